@@ -1,0 +1,123 @@
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Config } from './config.js';
+import { type Database, openDatabase } from './db/client.js';
+import { auditRoutes } from './platform/audit/routes.js';
+import { type AuditService, createAuditService } from './platform/audit/service.js';
+import { authPlugin } from './platform/auth.js';
+import { clientRoutes } from './platform/clients/routes.js';
+import { type ClientService, createClientService } from './platform/clients/service.js';
+import { databasePlugin } from './platform/database.js';
+import { ProblemError } from './platform/errors.js';
+import { healthRoutes } from './platform/health.js';
+import { idempotencyPlugin } from './platform/idempotency/plugin.js';
+import { jobRoutes } from './platform/jobs/routes.js';
+import { createJobService, type JobService } from './platform/jobs/service.js';
+import { genRequestId, loggerOptions } from './platform/logging.js';
+import { metricsPlugin } from './platform/metrics.js';
+import { openapiPlugin } from './platform/openapi.js';
+import { problemHandler } from './platform/problem-handler.js';
+import { problemRoutes } from './platform/problem-routes.js';
+import { regionRoutes } from './platform/regions/routes.js';
+import { createRegionService, type RegionService } from './platform/regions/service.js';
+
+export const version = '0.1.0';
+
+export interface Services {
+  audit: AuditService;
+  regions: RegionService;
+  clients: ClientService;
+  jobs: JobService;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+}
+
+export interface BuildOptions {
+  /** An open database to use (tests); otherwise one is opened from the config and closed with the app. */
+  database?: Database;
+  /** Run background work (job worker, audit sealer) in this process. Tests drive it by hand. */
+  background?: boolean;
+  /** Where log lines go (tests capture them); stdout otherwise. */
+  logStream?: NodeJS.WritableStream;
+}
+
+/** The service's table of contents: platform first, then each module, in order. */
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: { ...loggerOptions(config.LOG_LEVEL), ...(options.logStream && { stream: options.logStream }) },
+    genReqId: genRequestId,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    connectionTimeout: config.CONNECTION_TIMEOUT_MS,
+    keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
+    trustProxy: config.TRUST_PROXY,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  const database =
+    options.database ?? (await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.DB_POOL_MAX }));
+  await app.register(databasePlugin, { database, owned: !options.database });
+  const db = database.db;
+
+  const audit = createAuditService({ db });
+  const regions = createRegionService({ db });
+  const clients = createClientService({ db, audit, regions, pepper: config.API_KEY_PEPPER });
+  const jobs = createJobService({ db, log: app.log, leaseMs: config.JOBS_LEASE_MS, pollMs: config.JOBS_POLL_MS });
+  app.decorate('services', { audit, regions, clients, jobs });
+
+  // Platform: errors, docs, metrics, who is calling, how often, and at most once.
+  await app.register(problemHandler);
+  await app.register(openapiPlugin, { version });
+  await app.register(metricsPlugin);
+  await app.register(authPlugin, { clients, audit });
+  await app.register(rateLimit, {
+    hook: 'preHandler',
+    max: config.RATE_LIMIT_PER_MINUTE,
+    timeWindow: 60_000,
+    keyGenerator: (request) => request.client?.id ?? request.ip,
+    allowList: (request) => !request.url.startsWith('/v1/'),
+    errorResponseBuilder: (_request, context) =>
+      new ProblemError(429, 'rate-limited', `Rate limit of ${context.max} requests a minute exceeded; retry in ${context.after}.`),
+  });
+  await app.register(idempotencyPlugin, { ttlHours: config.IDEMPOTENCY_TTL_HOURS, waitMs: config.IDEMPOTENCY_WAIT_MS });
+
+  // Platform routes.
+  await app.register(healthRoutes);
+  await app.register(problemRoutes);
+  await app.register(regionRoutes, { regions });
+  await app.register(clientRoutes, { clients, audit });
+  await app.register(jobRoutes, { jobs });
+  await app.register(auditRoutes, { audit, jobs });
+
+  // Modules come here, in the order they depend on each other.
+
+  if (options.background ?? config.JOBS_ENABLED) startBackground(app, config);
+  return app;
+}
+
+/** The job worker and the audit sealer, stopped before the database closes. */
+function startBackground(app: FastifyInstance, config: Config) {
+  const { jobs, audit } = app.services;
+  let sealing: Promise<unknown> = Promise.resolve();
+  const sealer = setInterval(() => {
+    sealing = audit.seal().catch((err: unknown) => app.log.warn({ err }, 'audit sealer could not run'));
+  }, config.AUDIT_SEAL_INTERVAL_MS);
+  app.addHook('onReady', async () => jobs.start());
+  app.addHook('preClose', async () => {
+    clearInterval(sealer);
+    await sealing;
+    await jobs.stop();
+  });
+}

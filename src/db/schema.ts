@@ -1,0 +1,6 @@
+// Every table of the service, for drizzle-kit and the typed client. Modules add theirs here.
+export * from '../platform/clients/tables.js';
+export * from '../platform/regions/tables.js';
+export * from '../platform/idempotency/tables.js';
+export * from '../platform/audit/tables.js';
+export * from '../platform/jobs/tables.js';

@@ -1,0 +1,90 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { createJsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { problemKinds } from './errors.js';
+import { problems } from './http.js';
+
+export const tags = [
+  { name: 'Civil affairs', description: 'District offices and caseworkers' },
+  { name: 'Finance', description: 'The finance bureau’s systems' },
+  { name: 'Bank', description: 'The paying financial institution' },
+  { name: 'Data providers', description: 'Agencies whose records economic verification matches against' },
+  { name: 'Health', description: 'Health commission and designated hospitals' },
+  { name: 'CDC', description: 'Disease control' },
+  { name: 'Portal', description: 'Third-party portals acting for residents' },
+  { name: 'Admin', description: 'Operators: clients, keys, audit, policies' },
+  { name: 'Events', description: 'The event feed and webhooks' },
+  { name: 'Operations', description: 'Health checks for load balancers and orchestrators' },
+];
+
+const description = `Doudi (兜底) lets a city's agencies coordinate social assistance during an epidemic.
+
+**Authentication.** Every \`/v1\` operation needs \`Authorization: Bearer <api key>\`. A key belongs to a
+client of one agency with scopes and a jurisdiction (a region-code prefix). The scopes an operation
+needs are listed in its security requirement. Objects outside the caller's jurisdiction answer 404.
+
+**Errors** are \`application/problem+json\` (RFC 9457). Problem types:
+${Object.entries(problemKinds)
+  .map(([kind, text]) => `- \`/problems/${kind}\`: ${text}`)
+  .join('\n')}
+
+**Writes.** POSTs accept \`Idempotency-Key\`: the same key and body replay the stored answer
+(with \`Idempotent-Replayed: true\`), a different body answers 422, a key still in flight 409.
+Mutable resources carry an \`ETag\`; send it back in \`If-Match\` to make a change conditional (412 when stale).
+
+**Lists** take \`limit\` (1–500, default 50) and \`cursor\`, and answer \`{ items, nextCursor }\`.
+
+**Money** is integer fen (\`…Fen\`), times RFC 3339, business dates \`YYYY-MM-DD\` in Asia/Shanghai.`;
+
+type RouteSchema = Record<string, unknown> & { response?: Record<string, unknown>; config?: unknown };
+
+/**
+ * OpenAPI 3.1 from the route schemas. Every /v1 operation gets its security requirement (the scopes
+ * from the route's config) and the error answers every such operation can give.
+ */
+export const openapiPlugin = fp(
+  async (app: FastifyInstance, { version }: { version: string }) => {
+    const zodTransform = createJsonSchemaTransform({ skipList: [] });
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: 'Doudi API', version, description },
+        tags,
+        components: {
+          securitySchemes: {
+            apiKey: { type: 'http', scheme: 'bearer', description: 'An API key issued to your client' },
+          },
+        },
+      },
+      transform: (document) => {
+        const { url, route } = document;
+        const schema = document.schema as RouteSchema | undefined;
+        if (!schema || !url.startsWith('/v1')) return zodTransform(document);
+        const scopes = (route.config as { scopes?: string[] } | undefined)?.scopes ?? [];
+        const standard = problems(
+          ...(schema.body || schema.querystring || schema.params || schema.headers ? [400] : []),
+          401,
+          403,
+          ...(route.method === 'POST' ? [409, 413, 415, 422] : []),
+          429,
+          500,
+        );
+        const withErrors = {
+          ...schema,
+          response: { ...standard, ...(schema.response ?? {}) },
+          security: [{ apiKey: scopes }],
+          ...(scopes.length > 0 && {
+            description: `${(schema.description as string | undefined) ?? ''}\n\nScopes: ${scopes.map((s) => `\`${s}\``).join(', ')}.`.trim(),
+          }),
+        };
+        return zodTransform({ ...document, schema: withErrors } as typeof document);
+      },
+      transformObject: jsonSchemaTransformObject,
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs' });
+    app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  },
+  { name: 'openapi' },
+);

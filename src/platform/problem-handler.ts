@@ -1,0 +1,128 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import FindMyWay from 'find-my-way';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { type FieldError, ProblemError, type ProblemKind, problemType, titleOf, validationError } from './errors.js';
+
+const frameworkErrors: Record<string, { status: number; kind: ProblemKind; detail: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, kind: 'malformed-request', detail: 'The body is not valid JSON.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    kind: 'malformed-request',
+    detail: 'The body is empty but Content-Type is application/json.',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, kind: 'payload-too-large', detail: 'The body exceeds the size limit.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    kind: 'unsupported-media-type',
+    detail: 'Send the body as application/json.',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    status: 400,
+    kind: 'malformed-request',
+    detail: 'Content-Length does not match the body.',
+  },
+  FST_ERR_CTP_INVALID_TYPE: { status: 400, kind: 'malformed-request', detail: 'The Content-Type header is invalid.' },
+};
+
+const locationOf: Record<string, FieldError['in']> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+  headers: 'header',
+};
+
+function fieldErrors(err: FastifyError): FieldError[] {
+  const where = locationOf[err.validationContext ?? 'body'] ?? 'body';
+  return (err.validation ?? []).map((v) => ({
+    in: where,
+    pointer: v.instancePath === '/' ? '' : v.instancePath,
+    detail: v.message ?? 'is invalid',
+  }));
+}
+
+export function sendProblem(reply: FastifyReply, problem: ProblemError, request: FastifyRequest) {
+  reply.headers(problem.headers);
+  return reply
+    .code(problem.status)
+    .type('application/problem+json')
+    .send(JSON.stringify({ ...problem.toProblem(request.url), requestId: request.id }));
+}
+
+function toProblemError(err: FastifyError): ProblemError | null {
+  if (err instanceof ProblemError) return err;
+  if (hasZodFastifySchemaValidationErrors(err) || (err.validation && err.validation.length > 0)) {
+    return validationError(fieldErrors(err));
+  }
+  const known = err.code ? frameworkErrors[err.code] : undefined;
+  if (known) return new ProblemError(known.status, known.kind, known.detail);
+  if (err instanceof SyntaxError && err.statusCode === 400) {
+    return new ProblemError(400, 'malformed-request', 'The body is not valid JSON.');
+  }
+  const status = err.statusCode ?? 500;
+  if (status === 429) {
+    return new ProblemError(429, 'rate-limited', err.message || 'Too many requests.');
+  }
+  if (status === 408) return new ProblemError(408, 'request-timeout', 'The request took too long to arrive.');
+  if (status >= 400 && status < 500) {
+    return new ProblemError(status, 'malformed-request', err.message);
+  }
+  return null;
+}
+
+/**
+ * Every error becomes application/problem+json (RFC 9457). 5xx answers say only that the request
+ * failed and carry the request id; the log holds the rest.
+ */
+export const problemHandler = fp(
+  async (app: FastifyInstance) => {
+    // A second router holding every route lets a miss tell "no such path" (404) from "wrong method" (405).
+    const known = FindMyWay();
+    app.addHook('onRoute', (route) => {
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      for (const method of methods) {
+        if (method === 'HEAD') continue;
+        try {
+          known.on(method as 'GET', route.url, () => {});
+        } catch {
+          // already known: nothing to add
+        }
+      }
+    });
+
+    app.setErrorHandler((err: FastifyError, request, reply) => {
+      const problem = toProblemError(err);
+      if (problem) {
+        if (problem.status >= 500) request.log.error({ err }, 'request failed');
+        return sendProblem(reply, problem, request);
+      }
+      request.log.error(
+        { err, ...(isResponseSerializationError(err) ? { issues: (err.cause as { issues?: unknown }).issues } : {}) },
+        'request failed',
+      );
+      return sendProblem(
+        reply,
+        new ProblemError(500, 'internal-error', `The request failed. Quote request id ${request.id} when reporting it.`),
+        request,
+      );
+    });
+
+    app.setNotFoundHandler((request, reply) => {
+      const path = request.url.split('?')[0] ?? '/';
+      const allowed = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((m) => known.find(m as 'GET', path) !== null);
+      if (allowed.length > 0) {
+        return sendProblem(
+          reply,
+          new ProblemError(405, 'method-not-allowed', `${request.method} is not allowed here; use ${allowed.join(', ')}.`, {}, {
+            allow: allowed.join(', '),
+          }),
+          request,
+        );
+      }
+      return sendProblem(reply, new ProblemError(404, 'not-found', `No route ${request.method} ${path}.`), request);
+    });
+  },
+  { name: 'problem-handler' },
+);
+
+export { problemType, titleOf };
