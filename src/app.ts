@@ -67,13 +67,20 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   const database =
-    options.database ?? (await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.DB_POOL_MAX }));
+    options.database ??
+    (await openDatabase({ databaseUrl: config.DATABASE_URL, dataDir: config.DATA_DIR, poolMax: config.DB_POOL_MAX }));
   await app.register(databasePlugin, { database, owned: !options.database });
   const db = database.db;
 
   const audit = createAuditService({ db });
   const regions = createRegionService({ db });
-  const clients = createClientService({ db, audit, regions, pepper: config.API_KEY_PEPPER });
+  const clients = createClientService({
+    db,
+    audit,
+    regions,
+    pepper: config.API_KEY_PEPPER,
+    authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
+  });
   const jobs = createJobService({ db, log: app.log, leaseMs: config.JOBS_LEASE_MS, pollMs: config.JOBS_POLL_MS });
   app.decorate('services', { audit, regions, clients, jobs });
 
@@ -89,7 +96,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     keyGenerator: (request) => request.client?.id ?? request.ip,
     allowList: (request) => !request.url.startsWith('/v1/'),
     errorResponseBuilder: (_request, context) =>
-      new ProblemError(429, 'rate-limited', `Rate limit of ${context.max} requests a minute exceeded; retry in ${context.after}.`),
+      new ProblemError(
+        429,
+        'rate-limited',
+        `Rate limit of ${context.max} requests a minute exceeded; retry in ${context.after}.`,
+      ),
   });
   await app.register(idempotencyPlugin, { ttlHours: config.IDEMPOTENCY_TTL_HOURS, waitMs: config.IDEMPOTENCY_WAIT_MS });
 

@@ -22,6 +22,8 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Secret mixed into API-key hashes (HMAC-SHA256). Changing it invalidates every key. */
   API_KEY_PEPPER: z.string().min(16, 'must be at least 16 characters').default('doudi-development-pepper-change-me'),
+  /** How long an instance may trust a key it has checked; revocations elsewhere take effect within it. */
+  AUTH_CACHE_TTL_MS: z.coerce.number().int().min(0).default(5_000),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   CONNECTION_TIMEOUT_MS: positiveInt.default(10_000),
@@ -54,7 +56,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
-  if (parsed.data.NODE_ENV === 'production' && parsed.data.API_KEY_PEPPER === configSchema.shape.API_KEY_PEPPER.parse(undefined)) {
+  if (
+    parsed.data.NODE_ENV === 'production' &&
+    parsed.data.API_KEY_PEPPER === configSchema.shape.API_KEY_PEPPER.parse(undefined)
+  ) {
     throw new ConfigError(['API_KEY_PEPPER: must be set to a secret of your own in production']);
   }
   return parsed.data;

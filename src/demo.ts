@@ -23,7 +23,11 @@ const demoJurisdiction: Record<Agency, string> = {
  */
 export async function seedDemo(app: FastifyInstance) {
   const db = app.database.db;
-  const existing = await db.select({ id: clients.id }).from(clients).where(like(clients.name, `${DEMO_PREFIX}%`)).limit(1);
+  const existing = await db
+    .select({ id: clients.id })
+    .from(clients)
+    .where(like(clients.name, `${DEMO_PREFIX}%`))
+    .limit(1);
   if (existing.length > 0) return [];
   const actor = { clientId: null, agency: null, requestId: 'demo-seed' };
   const keys: { agency: Agency; jurisdiction: string; key: string }[] = [];

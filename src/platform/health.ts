@@ -33,7 +33,9 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
         await app.database.ping();
         const pending = await app.database.pendingMigrations();
         if (pending > 0) {
-          return reply.code(503).send({ status: 'unavailable', checks: { database: 'ok', migrations: `${pending} pending` } });
+          return reply
+            .code(503)
+            .send({ status: 'unavailable', checks: { database: 'ok', migrations: `${pending} pending` } });
         }
         return { status: 'ok' as const, checks: { database: 'ok', migrations: 'ok' } };
       } catch {

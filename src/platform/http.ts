@@ -52,7 +52,10 @@ export function problems(...statuses: number[]) {
         content: { 'application/problem+json': { schema: ProblemSchema } },
       },
     ]),
-  ) as Record<number, { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }>;
+  ) as Record<
+    number,
+    { description: string; content: { 'application/problem+json': { schema: typeof ProblemSchema } } }
+  >;
 }
 
 export const uuidParam = z.uuid();
@@ -72,7 +75,10 @@ export const pageOf = <T extends z.ZodType>(item: T) =>
 /** Cursors are opaque to callers: the last key of the page, base64url-encoded. */
 export const encodeCursor = (key: string | number) => Buffer.from(JSON.stringify([key])).toString('base64url');
 
-export function decodeCursor<T extends string | number>(cursor: string | undefined, check: (v: unknown) => v is T): T | undefined {
+export function decodeCursor<T extends string | number>(
+  cursor: string | undefined,
+  check: (v: unknown) => v is T,
+): T | undefined {
   if (cursor === undefined) return undefined;
   try {
     const [value] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];

@@ -12,9 +12,12 @@ export interface Jurisdictional {
 export const inJurisdiction = (caller: Jurisdictional, region: string | null | undefined): boolean =>
   typeof region === 'string' && region.startsWith(caller.jurisdiction);
 
+/** The LIKE pattern of a jurisdiction; for prepared statements that take it as a placeholder. */
+export const jurisdictionPattern = (caller: Jurisdictional) => `${caller.jurisdiction}%`;
+
 /** SQL condition limiting `column` (a region code) to the caller's jurisdiction. */
 export const jurisdictionCondition = (caller: Jurisdictional, column: AnyColumn | SQL): SQL =>
-  sql`${column} like ${`${caller.jurisdiction}%`}`;
+  sql`${column} like ${jurisdictionPattern(caller)}`;
 
 /**
  * Narrows an optional `region=` filter to the caller's jurisdiction: the longer of the two prefixes

@@ -39,10 +39,8 @@ export const metricsPlugin = fp(
       );
     });
 
-    app.get(
-      '/metrics',
-      { schema: { hide: true } },
-      async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+      reply.type(registry.contentType).send(await registry.metrics()),
     );
   },
   { name: 'metrics', dependencies: ['database'] },

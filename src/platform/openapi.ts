@@ -38,6 +38,28 @@ Mutable resources carry an \`ETag\`; send it back in \`If-Match\` to make a chan
 
 **Money** is integer fen (\`…Fen\`), times RFC 3339, business dates \`YYYY-MM-DD\` in Asia/Shanghai.`;
 
+/**
+ * The zod provider registers an input and an output variant of each named schema; only the ones an
+ * operation points at belong in the document.
+ */
+function dropUnreferencedSchemas<T>(document: T): T {
+  const doc = document as { components?: { schemas?: Record<string, unknown> } };
+  const schemas = doc.components?.schemas;
+  if (!schemas) return document;
+  const referenced = new Set<string>();
+  const visit = (text: string) => {
+    for (const m of text.matchAll(/"#\/components\/schemas\/([^"]+)"/g)) {
+      if (!referenced.has(m[1]!)) {
+        referenced.add(m[1]!);
+        visit(JSON.stringify(schemas[m[1]!] ?? {}));
+      }
+    }
+  };
+  visit(JSON.stringify({ ...doc, components: { ...doc.components, schemas: {} } }));
+  doc.components!.schemas = Object.fromEntries(Object.entries(schemas).filter(([name]) => referenced.has(name)));
+  return document;
+}
+
 type RouteSchema = Record<string, unknown> & { response?: Record<string, unknown>; config?: unknown };
 
 /**
@@ -76,12 +98,13 @@ export const openapiPlugin = fp(
           response: { ...standard, ...(schema.response ?? {}) },
           security: [{ apiKey: scopes }],
           ...(scopes.length > 0 && {
-            description: `${(schema.description as string | undefined) ?? ''}\n\nScopes: ${scopes.map((s) => `\`${s}\``).join(', ')}.`.trim(),
+            description:
+              `${(schema.description as string | undefined) ?? ''}\n\nScopes: ${scopes.map((s) => `\`${s}\``).join(', ')}.`.trim(),
           }),
         };
         return zodTransform({ ...document, schema: withErrors } as typeof document);
       },
-      transformObject: jsonSchemaTransformObject,
+      transformObject: (document) => dropUnreferencedSchemas(jsonSchemaTransformObject(document)),
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

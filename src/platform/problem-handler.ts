@@ -34,11 +34,19 @@ const locationOf: Record<string, FieldError['in']> = {
 
 function fieldErrors(err: FastifyError): FieldError[] {
   const where = locationOf[err.validationContext ?? 'body'] ?? 'body';
-  return (err.validation ?? []).map((v) => ({
-    in: where,
-    pointer: v.instancePath === '/' ? '' : v.instancePath,
-    detail: v.message ?? 'is invalid',
-  }));
+  return (err.validation ?? []).flatMap((v) => {
+    const pointer = v.instancePath === '/' ? '' : v.instancePath;
+    // A strict object reports its unknown fields on the object itself: point at each field instead.
+    const unknown = (v.params as { keys?: unknown } | undefined)?.keys;
+    if (v.keyword === 'unrecognized_keys' && Array.isArray(unknown) && unknown.length > 0) {
+      return unknown.map((key) => ({
+        in: where,
+        pointer: `${pointer}/${String(key).replaceAll('~', '~0').replaceAll('/', '~1')}`,
+        detail: 'is not a field of this request',
+      }));
+    }
+    return [{ in: where, pointer, detail: v.message ?? 'is invalid' }];
+  });
 }
 
 export function sendProblem(reply: FastifyReply, problem: ProblemError, request: FastifyRequest) {
@@ -76,6 +84,10 @@ function toProblemError(err: FastifyError): ProblemError | null {
  */
 export const problemHandler = fp(
   async (app: FastifyInstance) => {
+    // JSON in (API.md): Fastify also parses text/plain by default, which would turn a text body
+    // into a confusing 400 instead of the 415 unsupported-media-type this API promises.
+    app.removeContentTypeParser('text/plain');
+
     // A second router holding every route lets a miss tell "no such path" (404) from "wrong method" (405).
     const known = FindMyWay();
     app.addHook('onRoute', (route) => {
@@ -102,7 +114,11 @@ export const problemHandler = fp(
       );
       return sendProblem(
         reply,
-        new ProblemError(500, 'internal-error', `The request failed. Quote request id ${request.id} when reporting it.`),
+        new ProblemError(
+          500,
+          'internal-error',
+          `The request failed. Quote request id ${request.id} when reporting it.`,
+        ),
         request,
       );
     });
@@ -113,9 +129,15 @@ export const problemHandler = fp(
       if (allowed.length > 0) {
         return sendProblem(
           reply,
-          new ProblemError(405, 'method-not-allowed', `${request.method} is not allowed here; use ${allowed.join(', ')}.`, {}, {
-            allow: allowed.join(', '),
-          }),
+          new ProblemError(
+            405,
+            'method-not-allowed',
+            `${request.method} is not allowed here; use ${allowed.join(', ')}.`,
+            {},
+            {
+              allow: allowed.join(', '),
+            },
+          ),
           request,
         );
       }

@@ -2,7 +2,16 @@
  * Every scope the service knows, and what each agency gets by default. The README's scope table is
  * this file in prose; a test keeps the two in step.
  */
-export const agencies = ['civil_affairs', 'finance', 'bank', 'data_provider', 'health', 'cdc', 'portal', 'admin'] as const;
+export const agencies = [
+  'civil_affairs',
+  'finance',
+  'bank',
+  'data_provider',
+  'health',
+  'cdc',
+  'portal',
+  'admin',
+] as const;
 export type Agency = (typeof agencies)[number];
 
 export const scopeCatalogue = {

@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lt, lte, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, lt, type SQL, sql } from 'drizzle-orm';
 import { type Db, type Executor, rows } from '../../db/client.js';
 import { auditEvents } from './tables.js';
 
@@ -65,6 +65,17 @@ export function createAuditService({ db }: { db: Db }) {
     });
   }
 
+  /**
+   * Records a read of data (who looked at what), in one round trip with asynchronous commit: see
+   * migration 0002. Never inside a transaction that changes anything: use `record` there.
+   */
+  async function recordRead(actor: AuditActor, entry: Omit<AuditEntry, 'outcome' | 'detail'>): Promise<void> {
+    await db.execute(
+      sql`select audit_record_read(${actor.clientId}, ${actor.agency}, ${actor.requestId}, ${entry.operation},
+             ${entry.resourceType}, ${sql.param(entry.resourceIds ?? [])}::text[], ${sql.param(entry.personIds ?? [])}::uuid[])`,
+    );
+  }
+
   async function list(filter: AuditFilter) {
     const conditions: SQL[] = [];
     if (filter.personId) conditions.push(sql`${auditEvents.personIds} @> array[${filter.personId}]::uuid[]`);
@@ -72,7 +83,9 @@ export function createAuditService({ db }: { db: Db }) {
     if (filter.operation) conditions.push(eq(auditEvents.operation, filter.operation));
     if (filter.resourceType) conditions.push(eq(auditEvents.resourceType, filter.resourceType));
     if (filter.from) conditions.push(gte(auditEvents.occurredAt, filter.from));
-    if (filter.to) conditions.push(lte(auditEvents.occurredAt, filter.to));
+    // Times are stored to the microsecond but written out to the millisecond: `to` takes in its
+    // whole millisecond, so an event's own occurredAt finds it.
+    if (filter.to) conditions.push(lt(auditEvents.occurredAt, new Date(filter.to.getTime() + 1)));
     if (filter.beforeSeq !== undefined) conditions.push(lt(auditEvents.seq, filter.beforeSeq));
     const found = await db
       .select()
@@ -111,8 +124,16 @@ export function createAuditService({ db }: { db: Db }) {
     let prevHash = GENESIS;
     let checked = 0;
     for (let from = 0; from < headSeq || from === 0; from += VERIFY_CHUNK) {
-      const to = from + VERIFY_CHUNK;
-      const broken = await rows<{ chain_seq: number; id: string | null; reason: string; last_hash: string | null }>(
+      // Only up to the head read above: rows a concurrent sealer adds meanwhile are not this run's.
+      const to = Math.min(from + VERIFY_CHUNK, headSeq);
+      // `n`: for a broken row, how many rows of the chunk came before it; for 'last', the chunk's size.
+      const broken = await rows<{
+        chain_seq: number;
+        id: string | null;
+        reason: string;
+        last_hash: string | null;
+        n: number;
+      }>(
         db,
         sql`
         with chunk as (
@@ -123,8 +144,8 @@ export function createAuditService({ db }: { db: Db }) {
           from audit_events e
           where e.chain_seq > ${from} and e.chain_seq <= ${to}
         )
-        select chain_seq::float8 as chain_seq, id::text, reason, null as last_hash from (
-          select chain_seq, id,
+        select chain_seq::float8 as chain_seq, id::text, reason, null as last_hash, (expected_seq - ${from} - 1)::float8 as n from (
+          select chain_seq, id, expected_seq,
             case
               when chain_seq <> expected_seq then 'gap: audit rows before this one are missing'
               when prev_hash is distinct from coalesce(prior_hash, ${prevHash}) then 'link broken: prev_hash does not match the row before'
@@ -133,7 +154,7 @@ export function createAuditService({ db }: { db: Db }) {
           from chunk
         ) c where reason is not null
         union all
-        select null, null, 'last', (select hash from chunk order by chain_seq desc limit 1)
+        select null, null, 'last', (select hash from chunk order by chain_seq desc limit 1), (select count(*) from chunk)::float8
         order by 1 nulls last
         limit 2`,
       );
@@ -141,46 +162,70 @@ export function createAuditService({ db }: { db: Db }) {
       if (first) {
         return {
           ok: false,
-          checked: checked + (Number(first.chain_seq) - from - 1),
+          checked: checked + Number(first.n),
           unsealed: counts?.unsealed ?? 0,
           headChainSeq: headSeq,
           firstBroken: { chainSeq: Number(first.chain_seq), auditEventId: first.id, reason: first.reason },
         };
       }
       const last = broken.find((b) => b.reason === 'last');
-      const chunkSize = Math.max(0, Math.min(to, headSeq) - from);
-      checked += chunkSize;
+      checked += Number(last?.n ?? 0);
       if (last?.last_hash) prevHash = last.last_hash;
       if (onProgress) await onProgress(checked, headSeq);
       if (to >= headSeq) break;
     }
-    if (checked === headSeq && prevHash !== (head?.last_hash ?? GENESIS)) {
-      return {
-        ok: false,
-        checked,
-        unsealed: counts?.unsealed ?? 0,
-        headChainSeq: headSeq,
-        firstBroken: { chainSeq: headSeq, auditEventId: null, reason: 'head mismatch: the chain does not end where the head says' },
-      };
-    }
-    const [max] = await rows<{ max: number | null }>(db, sql`select max(chain_seq)::float8 as max from audit_events`);
-    if (Number(max?.max ?? 0) !== headSeq) {
+    if (checked < headSeq) {
       return {
         ok: false,
         checked,
         unsealed: counts?.unsealed ?? 0,
         headChainSeq: headSeq,
         firstBroken: {
-          chainSeq: Math.min(Number(max?.max ?? 0), headSeq) + 1,
+          chainSeq: checked + 1,
           auditEventId: null,
           reason: 'head mismatch: rows are missing at the end of the chain',
+        },
+      };
+    }
+    if (prevHash !== (head?.last_hash ?? GENESIS)) {
+      return {
+        ok: false,
+        checked,
+        unsealed: counts?.unsealed ?? 0,
+        headChainSeq: headSeq,
+        firstBroken: {
+          chainSeq: headSeq,
+          auditEventId: null,
+          reason: 'head mismatch: the chain does not end where the head says',
+        },
+      };
+    }
+    // The last row and the head as of one moment (a sealer moves both in one transaction).
+    const [max] = await rows<{ max: number | null; head: number | null }>(
+      db,
+      sql`select (select max(chain_seq) from audit_events)::float8 as max,
+                 (select last_chain_seq from audit_chain_head where id = 1)::float8 as head`,
+    );
+    if (Number(max?.max ?? 0) !== Number(max?.head ?? 0)) {
+      return {
+        ok: false,
+        checked,
+        unsealed: counts?.unsealed ?? 0,
+        headChainSeq: headSeq,
+        firstBroken: {
+          chainSeq: Math.min(Number(max?.max ?? 0), Number(max?.head ?? 0)) + 1,
+          auditEventId: null,
+          reason:
+            Number(max?.max ?? 0) < Number(max?.head ?? 0)
+              ? 'head mismatch: rows are missing at the end of the chain'
+              : 'head mismatch: sealed rows lie beyond the head',
         },
       };
     }
     return { ok: true, checked, unsealed: counts?.unsealed ?? 0, headChainSeq: headSeq, firstBroken: null };
   }
 
-  return { record, list, seal, verify };
+  return { record, recordRead, list, seal, verify };
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;

@@ -16,8 +16,14 @@ export const auditEvents = pgTable(
     agency: text('agency'),
     operation: text('operation').notNull(),
     resourceType: text('resource_type').notNull(),
-    resourceIds: text('resource_ids').array().notNull().default(sql`'{}'::text[]`),
-    personIds: uuid('person_ids').array().notNull().default(sql`'{}'::uuid[]`),
+    resourceIds: text('resource_ids')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    personIds: uuid('person_ids')
+      .array()
+      .notNull()
+      .default(sql`'{}'::uuid[]`),
     outcome: text('outcome').notNull(),
     requestId: text('request_id'),
     detail: jsonb('detail').$type<Record<string, unknown>>(),
@@ -30,7 +36,9 @@ export const auditEvents = pgTable(
     index('audit_events_occurred_idx').on(t.occurredAt),
     index('audit_events_client_idx').on(t.clientId, t.occurredAt),
     index('audit_events_person_idx').using('gin', t.personIds),
-    index('audit_events_unsealed_idx').on(t.seq).where(sql`${t.chainSeq} is null`),
+    index('audit_events_unsealed_idx')
+      .on(t.seq)
+      .where(sql`${t.chainSeq} is null`),
   ],
 );
 

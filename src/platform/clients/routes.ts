@@ -164,7 +164,7 @@ export const clientRoutes: FastifyPluginAsyncZod<{ clients: ClientService; audit
     },
     async (request, reply) => {
       const client = await clients.get(callerOf(request), request.params.id);
-      await audit.record(app.database.db, actorOf(request), {
+      await audit.recordRead(actorOf(request), {
         operation: 'getClient',
         resourceType: 'client',
         resourceIds: [client.id],
@@ -235,10 +235,12 @@ export const clientRoutes: FastifyPluginAsyncZod<{ clients: ClientService; audit
         description: 'Issue the new key, switch the client’s system to it, then revoke the old one.',
         tags: ['Admin'],
         params: idParams,
+        // The body is optional; Fastify hands a missing body to the schema as null, not undefined.
         body: z
           .object({ label: z.string().max(200).optional(), expiresAt: timestamp.optional() })
           .strict()
-          .default({}),
+          .nullable()
+          .transform((body) => body ?? {}),
         response: { 201: IssuedKeySchema, ...problems(404) },
       },
     },

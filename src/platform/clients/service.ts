@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { conflict, invalidState, notFound, ProblemError, validationError } from '../errors.js';
-import { jurisdictionCondition, type Jurisdictional } from '../jurisdiction.js';
+import { jurisdictionCondition, type Jurisdictional, jurisdictionPattern } from '../jurisdiction.js';
 import type { AuditActor, AuditService } from '../audit/service.js';
 import type { RegionService } from '../regions/service.js';
 import { type Agency, defaultScopes, type Scope } from '../scopes.js';
@@ -40,32 +40,70 @@ interface Deps {
   audit: AuditService;
   regions: RegionService;
   pepper: string;
+  /** How long this instance may answer a key from memory (0: never). Changes made here clear it at once. */
+  authCacheTtlMs?: number;
 }
 
+const AUTH_CACHE_MAX = 10_000;
+
 /** Keys and clients. An admin acts only inside its own jurisdiction, like everyone else. */
-export function createClientService({ db, audit, regions, pepper }: Deps) {
+export function createClientService({ db, audit, regions, pepper, authCacheTtlMs = 0 }: Deps) {
+  // Key hash → client, so a busy client does not cost a query per request. Any change to a client
+  // or key made through this instance empties it; other instances see the change within the TTL.
+  const authCache = new Map<string, { client: AuthenticatedClient; until: number }>();
+  // Bumped after every committed change, so a lookup that raced a change is not remembered.
+  let generation = 0;
+  const forgetKeys = () => {
+    generation++;
+    authCache.clear();
+  };
+
   async function authenticate(key: string): Promise<AuthenticatedClient | null> {
     if (!looksLikeApiKey(key)) return null;
-    const [found] = await db
-      .select({
-        id: clients.id,
-        name: clients.name,
-        agency: clients.agency,
-        scopes: clients.scopes,
-        jurisdiction: clients.jurisdiction,
-        keyId: apiKeys.id,
-      })
-      .from(apiKeys)
-      .innerJoin(clients, eq(clients.id, apiKeys.clientId))
-      .where(
-        and(
-          eq(apiKeys.keyHash, hashApiKey(key, pepper)),
-          isNull(apiKeys.revokedAt),
-          or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, sql`now()`)),
-          eq(clients.enabled, true),
-        ),
-      )
-      .limit(1);
+    const keyHash = hashApiKey(key, pepper);
+    const cached = authCache.get(keyHash);
+    if (cached && cached.until > Date.now()) return cached.client;
+    const startedAt = generation;
+    const client = await lookUp(keyHash);
+    if (client && authCacheTtlMs > 0 && startedAt === generation) {
+      if (authCache.size >= AUTH_CACHE_MAX) authCache.clear();
+      authCache.set(keyHash, { client, until: Date.now() + authCacheTtlMs });
+    }
+    return client;
+  }
+
+  // Prepared once: these two run on nearly every request.
+  const lookUpKey = db
+    .select({
+      id: clients.id,
+      name: clients.name,
+      agency: clients.agency,
+      scopes: clients.scopes,
+      jurisdiction: clients.jurisdiction,
+      keyId: apiKeys.id,
+    })
+    .from(apiKeys)
+    .innerJoin(clients, eq(clients.id, apiKeys.clientId))
+    .where(
+      and(
+        eq(apiKeys.keyHash, sql.placeholder('keyHash')),
+        isNull(apiKeys.revokedAt),
+        or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, sql`now()`)),
+        eq(clients.enabled, true),
+      ),
+    )
+    .limit(1)
+    .prepare('auth_look_up_key');
+
+  const clientInJurisdiction = db
+    .select()
+    .from(clients)
+    // The jurisdiction rule of jurisdiction.ts, with its pattern as a placeholder.
+    .where(and(eq(clients.id, sql.placeholder('id')), sql`${clients.jurisdiction} like ${sql.placeholder('prefix')}`))
+    .prepare('client_in_jurisdiction');
+
+  async function lookUp(keyHash: string): Promise<AuthenticatedClient | null> {
+    const [found] = await lookUpKey.execute({ keyHash });
     return found ? { ...found, agency: found.agency as Agency, scopes: found.scopes as Scope[] } : null;
   }
 
@@ -106,10 +144,7 @@ export function createClientService({ db, audit, regions, pepper }: Deps) {
   }
 
   async function get(caller: Jurisdictional, id: string): Promise<ClientRow> {
-    const [found] = await db
-      .select()
-      .from(clients)
-      .where(and(eq(clients.id, id), jurisdictionCondition(caller, clients.jurisdiction)));
+    const [found] = await clientInJurisdiction.execute({ id, prefix: jurisdictionPattern(caller) });
     if (!found) throw notFound('client');
     return found;
   }
@@ -139,8 +174,9 @@ export function createClientService({ db, audit, regions, pepper }: Deps) {
     changes: ClientChanges,
     expectedVersion?: number,
   ): Promise<ClientRow> {
-    if (changes.jurisdiction !== undefined) await assertJurisdictionWithin(caller, changes.jurisdiction, '/jurisdiction');
-    return db.transaction(async (tx) => {
+    if (changes.jurisdiction !== undefined)
+      await assertJurisdictionWithin(caller, changes.jurisdiction, '/jurisdiction');
+    const changed = await db.transaction(async (tx) => {
       const [current] = await tx
         .select()
         .from(clients)
@@ -172,18 +208,36 @@ export function createClientService({ db, audit, regions, pepper }: Deps) {
       });
       return updated!;
     });
+    forgetKeys();
+    return changed;
   }
 
-  async function issueKey(caller: Jurisdictional, actor: AuditActor, clientId: string, label?: string, expiresAt?: Date) {
+  async function issueKey(
+    caller: Jurisdictional,
+    actor: AuditActor,
+    clientId: string,
+    label?: string,
+    expiresAt?: Date,
+  ) {
     const client = await get(caller, clientId);
     if (!client.enabled) throw invalidState('The client is disabled; enable it before issuing keys.', 'disabled');
     const { key, prefix } = newApiKey();
     return db.transaction(async (tx) => {
       const [apiKey] = await tx
         .insert(apiKeys)
-        .values({ clientId, prefix, keyHash: hashApiKey(key, pepper), label: label ?? null, expiresAt: expiresAt ?? null })
+        .values({
+          clientId,
+          prefix,
+          keyHash: hashApiKey(key, pepper),
+          label: label ?? null,
+          expiresAt: expiresAt ?? null,
+        })
         .returning();
-      await audit.record(tx, actor, { operation: 'issueApiKey', resourceType: 'api_key', resourceIds: [clientId, apiKey!.id] });
+      await audit.record(tx, actor, {
+        operation: 'issueApiKey',
+        resourceType: 'api_key',
+        resourceIds: [clientId, apiKey!.id],
+      });
       return { apiKey: apiKey!, key };
     });
   }
@@ -195,7 +249,7 @@ export function createClientService({ db, audit, regions, pepper }: Deps) {
 
   async function revokeKey(caller: Jurisdictional, actor: AuditActor, clientId: string, keyId: string) {
     await get(caller, clientId);
-    return db.transaction(async (tx) => {
+    const changed = await db.transaction(async (tx) => {
       const [current] = await tx
         .select()
         .from(apiKeys)
@@ -208,9 +262,15 @@ export function createClientService({ db, audit, regions, pepper }: Deps) {
         .set({ revokedAt: sql`now()` })
         .where(eq(apiKeys.id, keyId))
         .returning();
-      await audit.record(tx, actor, { operation: 'revokeApiKey', resourceType: 'api_key', resourceIds: [clientId, keyId] });
+      await audit.record(tx, actor, {
+        operation: 'revokeApiKey',
+        resourceType: 'api_key',
+        resourceIds: [clientId, keyId],
+      });
       return revoked!;
     });
+    forgetKeys();
+    return changed;
   }
 
   /** For the CLI on a fresh install: the first admin, no caller yet. */
@@ -222,7 +282,11 @@ export function createClientService({ db, audit, regions, pepper }: Deps) {
     if ((existing[0]?.n ?? 0) > 0) {
       throw conflict('An admin client exists already; create further clients through /v1/clients.');
     }
-    return create({ jurisdiction }, { clientId: null, agency: null, requestId: null }, { name, agency: 'admin', jurisdiction });
+    return create(
+      { jurisdiction },
+      { clientId: null, agency: null, requestId: null },
+      { name, agency: 'admin', jurisdiction },
+    );
   }
 
   return { authenticate, create, get, list, update, issueKey, listKeys, revokeKey, bootstrapAdmin };

@@ -46,7 +46,11 @@ export const idempotencyPlugin = fp(
           .where(and(eq(idempotencyKeys.clientId, clientId), eq(idempotencyKeys.key, key)));
         if (!row) return false; // the first request failed and let the key go: run this one
         if (row.requestHash !== hash) {
-          throw new ProblemError(422, 'idempotency-key-reused', 'This Idempotency-Key was used with a different request.');
+          throw new ProblemError(
+            422,
+            'idempotency-key-reused',
+            'This Idempotency-Key was used with a different request.',
+          );
         }
         if (row.state === 'completed') {
           reply.headers(row.responseHeaders ?? {});
@@ -82,7 +86,11 @@ export const idempotencyPlugin = fp(
         await db
           .delete(idempotencyKeys)
           .where(
-            and(eq(idempotencyKeys.clientId, clientId), eq(idempotencyKeys.key, key), lt(idempotencyKeys.expiresAt, sql`now()`)),
+            and(
+              eq(idempotencyKeys.clientId, clientId),
+              eq(idempotencyKeys.key, key),
+              lt(idempotencyKeys.expiresAt, sql`now()`),
+            ),
           );
         const claimed = await db
           .insert(idempotencyKeys)
@@ -121,7 +129,12 @@ export const idempotencyPlugin = fp(
       }
       await db
         .update(idempotencyKeys)
-        .set({ state: 'completed', responseStatus: reply.statusCode, responseHeaders: headers, responseBody: payload ?? '' })
+        .set({
+          state: 'completed',
+          responseStatus: reply.statusCode,
+          responseHeaders: headers,
+          responseBody: payload ?? '',
+        })
         .where(where);
       return payload;
     });

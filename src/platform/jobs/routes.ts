@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../auth.js';
-import { decodeCursor, encodeCursor, isString, pageOf, pageQuery, problems, timestamp, toIso } from '../http.js';
+import { decodeCursor, encodeCursor, pageOf, pageQuery, problems, timestamp, toIso } from '../http.js';
 import type { JobRow, JobService } from './service.js';
 
 export const JobSchema = z
@@ -32,6 +32,8 @@ export const jobOut = (j: JobRow) => ({
   problem: j.problem,
 });
 
+const isUuid = (v: unknown): v is string => z.uuid().safeParse(v).success;
+
 const everyone = ['Civil affairs', 'Finance', 'Bank', 'Data providers', 'Health', 'CDC', 'Portal', 'Admin'];
 
 export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService }> = async (app, { jobs }) => {
@@ -59,23 +61,18 @@ export const jobRoutes: FastifyPluginAsyncZod<{ jobs: JobService }> = async (app
         operationId: 'listJobs',
         summary: 'The jobs your client started, newest first',
         tags: everyone,
-        querystring: z.object({ ...pageQuery, status: z.enum(['queued', 'running', 'succeeded', 'failed']).optional() }),
+        querystring: z.object({
+          ...pageQuery,
+          status: z.enum(['queued', 'running', 'succeeded', 'failed']).optional(),
+        }),
         response: { 200: pageOf(JobSchema) },
       },
     },
     async (request) => {
       const { limit, cursor, status } = request.query;
-      const before = decodeCursor(cursor, isString);
-      const page = await jobs.list(callerOf(request), {
-        limit,
-        status,
-        ...(before !== undefined && { beforeCreated: new Date(before) }),
-      });
+      const page = await jobs.list(callerOf(request), { limit, status, afterId: decodeCursor(cursor, isUuid) });
       const last = page.items.at(-1);
-      return {
-        items: page.items.map(jobOut),
-        nextCursor: page.more && last ? encodeCursor(last.createdAt.toISOString()) : null,
-      };
+      return { items: page.items.map(jobOut), nextCursor: page.more && last ? encodeCursor(last.id) : null };
     },
   );
 };

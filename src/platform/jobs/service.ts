@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, lt, type SQL, sql } from 'drizzle-orm';
+import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import { type Db, type Executor, rows } from '../../db/client.js';
 import { jurisdictionCondition, type Jurisdictional } from '../jurisdiction.js';
@@ -71,20 +71,34 @@ export function createJobService({ db, log, leaseMs, pollMs }: Deps) {
       caller.agency === 'admin'
         ? sql`(${jobs.clientId} = ${caller.id} or ${jurisdictionCondition(caller, jobs.region)})`
         : eq(jobs.clientId, caller.id);
-    const [job] = await db.select().from(jobs).where(and(eq(jobs.id, id), visible));
+    const [job] = await db
+      .select()
+      .from(jobs)
+      .where(and(eq(jobs.id, id), visible));
     if (!job) throw notFound('job');
     return job;
   }
 
-  async function list(caller: { id: string }, filter: { status?: string | undefined; beforeCreated?: Date; limit: number }) {
+  /**
+   * Newest first, keyed on (created_at, id) after the cursor's job: jobs queued in one transaction
+   * share created_at, and a JavaScript Date would drop its microseconds.
+   */
+  async function list(
+    caller: { id: string },
+    filter: { status?: string | undefined; afterId?: string | undefined; limit: number },
+  ) {
     const conditions: SQL[] = [eq(jobs.clientId, caller.id)];
     if (filter.status) conditions.push(eq(jobs.status, filter.status));
-    if (filter.beforeCreated) conditions.push(lt(jobs.createdAt, filter.beforeCreated));
+    if (filter.afterId) {
+      conditions.push(
+        sql`(${jobs.createdAt}, ${jobs.id}) < (select c.created_at, c.id from jobs c where c.id = ${filter.afterId})`,
+      );
+    }
     const found = await db
       .select()
       .from(jobs)
       .where(and(...conditions))
-      .orderBy(desc(jobs.createdAt))
+      .orderBy(desc(jobs.createdAt), desc(jobs.id))
       .limit(filter.limit + 1);
     return { items: found.slice(0, filter.limit), more: found.length > filter.limit };
   }
@@ -133,7 +147,12 @@ export function createJobService({ db, log, leaseMs, pollMs }: Deps) {
     // A job that has used up its attempts (its workers kept dying) fails visibly instead of looping.
     if (job.attempts > job.maxAttempts) {
       await finish(job, {
-        problem: { type: '/problems/internal-error', title: 'Job abandoned', status: 500, detail: `Gave up after ${job.maxAttempts} attempts.` },
+        problem: {
+          type: '/problems/internal-error',
+          title: 'Job abandoned',
+          status: 500,
+          detail: `Gave up after ${job.maxAttempts} attempts.`,
+        },
       });
       return;
     }
@@ -165,7 +184,12 @@ export function createJobService({ db, log, leaseMs, pollMs }: Deps) {
       const problem =
         err instanceof ProblemError
           ? err.toProblem(`/v1/jobs/${job.id}`)
-          : { type: '/problems/internal-error', title: 'Internal error', status: 500, detail: 'The job failed; the service log holds the details.' };
+          : {
+              type: '/problems/internal-error',
+              title: 'Internal error',
+              status: 500,
+              detail: 'The job failed; the service log holds the details.',
+            };
       await finish(job, { problem });
     } finally {
       clearInterval(heartbeat);

@@ -27,7 +27,9 @@ export const jobs = pgTable(
   (t) => [
     check('jobs_status_check', sql`${t.status} in ('queued','running','succeeded','failed')`),
     check('jobs_progress_check', sql`${t.progressDone} >= 0`),
-    index('jobs_claim_idx').on(t.runAt).where(sql`${t.status} in ('queued','running')`),
+    index('jobs_claim_idx')
+      .on(t.runAt)
+      .where(sql`${t.status} in ('queued','running')`),
     index('jobs_client_idx').on(t.clientId, t.createdAt),
   ],
 );

@@ -27,9 +27,17 @@ export const regionRoutes: FastifyPluginAsyncZod<{ regions: RegionService }> = a
         description: 'Reference data: the city and its county-level divisions. Small enough to come in one page.',
         tags: allAgencies,
         querystring: z.object({
-          parent: z.string().regex(/^\d{2,12}$/).optional().describe('Only the direct children of this code'),
+          parent: z
+            .string()
+            .regex(/^\d{2,12}$/)
+            .optional()
+            .describe('Only the direct children of this code'),
           level: z.enum(['province', 'city', 'county', 'township', 'community']).optional(),
-          prefix: z.string().regex(/^\d{1,12}$/).optional().describe('Only codes starting with these digits'),
+          prefix: z
+            .string()
+            .regex(/^\d{1,12}$/)
+            .optional()
+            .describe('Only codes starting with these digits'),
         }),
         response: { 200: z.object({ items: z.array(RegionSchema), nextCursor: z.null() }) },
       },

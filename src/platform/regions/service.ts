@@ -45,7 +45,9 @@ export function createRegionService({ db }: { db: Db }) {
   /** Throws a validation problem naming the field when a code is not one the service knows. */
   async function assertKnown(code: string, where: Omit<FieldError, 'detail'>): Promise<void> {
     if (!(await isKnown(code))) {
-      throw validationError([{ ...where, detail: `${code} is not a region code this service knows (see /v1/regions)` }]);
+      throw validationError([
+        { ...where, detail: `${code} is not a region code this service knows (see /v1/regions)` },
+      ]);
     }
   }
 
