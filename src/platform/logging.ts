@@ -17,13 +17,37 @@ const sensitiveFields = [
   'secret',
 ];
 
+// Headers are cut by pino's redaction, and so are sensitive fields of a child logger's bindings
+// (which no formatter sees) to a fixed depth. The object of each line is walked whole by scrubObject.
 const redactPaths = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["idempotency-key"]',
   'headers.authorization',
-  ...sensitiveFields.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `*.*.*.${f}`, `*[*].${f}`, `*.*[*].${f}`]),
+  ...sensitiveFields.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `*[*].${f}`, `*.*[*].${f}`]),
 ];
+const sensitive = new Set(sensitiveFields.map((f) => f.toLowerCase()));
+const MAX_DEPTH = 12;
+
+/**
+ * A copy of a log object with every sensitive field (at any depth, in arrays too) replaced and
+ * every string masked by scrubText. Errors and other class instances are left to the serializers.
+ */
+export function scrubObject(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
+  if (typeof value === 'string') return scrubText(value);
+  if (value === null || typeof value !== 'object' || value instanceof Error) return value;
+  if (depth >= MAX_DEPTH || seen.has(value)) return '[TRUNCATED]';
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((v) => scrubObject(v, depth + 1, seen));
+  // Class instances (requests, replies, dates) are left to pino's serializers.
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    out[key] = sensitive.has(key.toLowerCase()) ? '[REDACTED]' : scrubObject(v, depth + 1, seen);
+  }
+  return out;
+}
 
 // Resident ID numbers (GB 11643), mainland mobile numbers and long digit runs (bank cards) that
 // slip into a free-text message are masked before the line is written.
@@ -42,9 +66,20 @@ export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
     redact: { paths: redactPaths, censor: '[REDACTED]' },
+    formatters: {
+      log: (object) => scrubObject(object) as Record<string, unknown>,
+      bindings: (bindings) => scrubObject(bindings) as Record<string, unknown>,
+    },
     hooks: {
       logMethod(args, method) {
         const scrubbed = args.map((a) => (typeof a === 'string' ? scrubText(a) : a)) as typeof args;
+        // Given no message, pino takes the error's own (log.error(err), log.error({ err })), which no
+        // serializer sees: give it the scrubbed one instead.
+        const [first] = args as unknown[];
+        const err = first instanceof Error ? first : (first as { err?: unknown } | null | undefined)?.err;
+        if (args.length === 1 && err instanceof Error && !(first as { msg?: unknown }).msg) {
+          scrubbed.push(scrubText(err.message));
+        }
         method.apply(this, scrubbed);
       },
     },

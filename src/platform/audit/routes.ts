@@ -79,6 +79,7 @@ export const auditRoutes: FastifyPluginAsyncZod<{ audit: AuditService; jobs: Job
       const { limit, cursor, from, to, ...filters } = request.query;
       const page = await audit.list({
         ...filters,
+        jurisdiction: callerOf(request).jurisdiction,
         limit,
         ...(from !== undefined && { from: new Date(from) }),
         ...(to !== undefined && { to: new Date(to) }),

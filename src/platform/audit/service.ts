@@ -1,5 +1,7 @@
 import { and, desc, eq, gte, lt, type SQL, sql } from 'drizzle-orm';
 import { type Db, type Executor, rows } from '../../db/client.js';
+import { clients } from '../clients/tables.js';
+import { jurisdictionCondition } from '../jurisdiction.js';
 import { auditEvents } from './tables.js';
 
 export type AuditOutcome = 'success' | 'denied' | 'failed';
@@ -21,6 +23,8 @@ export interface AuditEntry {
 }
 
 export interface AuditFilter {
+  /** The reader's jurisdiction: only events of clients inside it (and, city-wide, the service's own). */
+  jurisdiction?: string;
   personId?: string;
   clientId?: string;
   operation?: string;
@@ -78,6 +82,14 @@ export function createAuditService({ db }: { db: Db }) {
 
   async function list(filter: AuditFilter) {
     const conditions: SQL[] = [];
+    if (filter.jurisdiction !== undefined) {
+      const cityWide = filter.jurisdiction.length <= 4;
+      conditions.push(
+        sql`(${auditEvents.clientId} in (select ${clients.id} from ${clients}
+               where ${jurisdictionCondition({ jurisdiction: filter.jurisdiction }, clients.jurisdiction)})
+             or (${auditEvents.clientId} is null and ${cityWide}))`,
+      );
+    }
     if (filter.personId) conditions.push(sql`${auditEvents.personIds} @> array[${filter.personId}]::uuid[]`);
     if (filter.clientId) conditions.push(eq(auditEvents.clientId, filter.clientId));
     if (filter.operation) conditions.push(eq(auditEvents.operation, filter.operation));

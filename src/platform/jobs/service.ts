@@ -196,10 +196,15 @@ export function createJobService({ db, log, leaseMs, pollMs }: Deps) {
     }
   }
 
-  /** Runs jobs until none is ready. Returns how many ran. */
+  /**
+   * Runs jobs until none is ready, or until stop(): the job in hand finishes, no new one is taken
+   * (shutdown must not wait for the whole queue). Returns how many ran.
+   */
   async function drain(): Promise<number> {
     let ran = 0;
-    for (let job = await claim(); job; job = await claim()) {
+    while (!abort.signal.aborted) {
+      const job = await claim();
+      if (!job) break;
       await runOne(job);
       ran++;
     }
