@@ -13,12 +13,14 @@ import pg from 'pg';
 import { openDatabase } from '../src/db/client.js';
 import { createAuditService } from '../src/platform/audit/service.js';
 import { createClientService } from '../src/platform/clients/service.js';
+import { createEventService } from '../src/platform/events/service.js';
 import { createRegionService } from '../src/platform/regions/service.js';
 import { loadConfig } from '../src/config.js';
 
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const CONNECTIONS = 50;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const dbName = 'doudi_bench';
 
 interface Figures {
@@ -62,6 +64,18 @@ const stop = (child: ChildProcess) =>
     child.kill('SIGTERM');
   });
 
+/** Per figure, the median over rounds (errors summed). */
+function median(rounds: Figures[]): Figures {
+  const mid = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return {
+    requestsPerSec: mid(rounds.map((r) => r.requestsPerSec)),
+    latencyP50Ms: mid(rounds.map((r) => r.latencyP50Ms)),
+    latencyP99Ms: mid(rounds.map((r) => r.latencyP99Ms)),
+    non2xx: rounds.reduce((n, r) => n + r.non2xx, 0),
+    errors: rounds.reduce((n, r) => n + r.errors, 0),
+  };
+}
+
 async function load(url: string, headers: Record<string, string>, duration: number): Promise<Figures> {
   const result = await autocannon({ url, connections: CONNECTIONS, duration, headers });
   return {
@@ -81,7 +95,13 @@ async function scenarioAuditedGet(url: string) {
   const audit = createAuditService({ db });
   const regions = createRegionService({ db });
   const config = loadConfig({});
-  const clients = createClientService({ db, audit, regions, pepper: config.API_KEY_PEPPER });
+  const clients = createClientService({
+    db,
+    audit,
+    events: createEventService({ db }),
+    regions,
+    pepper: config.API_KEY_PEPPER,
+  });
   const actor = { clientId: null, agency: null, requestId: 'bench' };
   const admin = await clients.create({ jurisdiction: '2201' }, actor, {
     name: 'bench admin',
@@ -100,24 +120,40 @@ async function scenarioAuditedGet(url: string) {
   }
   await database.close();
 
-  const env = { DATABASE_URL: url, LOG_LEVEL: 'silent', DB_POOL_MAX: '20', RATE_LIMIT_PER_MINUTE: '100000000' };
+  const env = {
+    ...(process.env.SEAL ? { AUDIT_SEAL_INTERVAL_MS: process.env.SEAL } : {}),
+    DATABASE_URL: url,
+    LOG_LEVEL: 'silent',
+    DB_POOL_MAX: process.env.BENCH_POOL ?? '20',
+    RATE_LIMIT_PER_MINUTE: '100000000',
+  };
   const bare = await start('./servers/bare.ts', { ...env, PORT: '3901' });
   const real = await start('./servers/doudi.ts', { ...env, PORT: '3902', HOST: '127.0.0.1' });
   const bareUrl = `http://127.0.0.1:3901/clients/${target}`;
   const realUrl = `http://127.0.0.1:3902/v1/clients/${target}`;
   const auth = { authorization: `Bearer ${admin.key}` };
   try {
-    // Warm both up, then measure them one after the other with the same generator.
+    // Warm both up, then measure them in alternating rounds with the same generator, so that
+    // whatever else the machine does falls on both alike; each figure is the median of the rounds.
     await load(bareUrl, {}, 3);
     await load(realUrl, auth, 3);
-    const baseline = await load(bareUrl, {}, DURATION_S);
-    const measured = await load(realUrl, auth, DURATION_S);
+    const baselineRounds: Figures[] = [];
+    const measuredRounds: Figures[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      baselineRounds.push(await load(bareUrl, {}, DURATION_S));
+      measuredRounds.push(await load(realUrl, auth, DURATION_S));
+    }
+    const baseline = median(baselineRounds);
+    const measured = median(measuredRounds);
     return {
       name: 'audited-get',
       title: 'Authenticated, audited GET of a small regional resource (GET /v1/clients/{id})',
       baselineTitle: 'Bare fastify + pg route, one primary-key SELECT',
       connections: CONNECTIONS,
       durationSeconds: DURATION_S,
+      rounds: ROUNDS,
+      roundsMeasured: measuredRounds,
+      roundsBaseline: baselineRounds,
       measured,
       baseline,
       throughputRatio: Number((measured.requestsPerSec / baseline.requestsPerSec).toFixed(3)),
@@ -152,7 +188,7 @@ const md = [
   ...scenarios.flatMap((s) => [
     `## ${s.title}`,
     '',
-    `Baseline: ${s.baselineTitle}. ${s.connections} connections, ${s.durationSeconds} s each, after a 3 s warm-up.`,
+    `Baseline: ${s.baselineTitle}. ${s.connections} connections; ${s.rounds} alternating rounds of ${s.durationSeconds} s each after a 3 s warm-up; medians over the rounds.`,
     '',
     '| | requests/s | p50 ms | p99 ms | non-2xx | errors |',
     '|---|---:|---:|---:|---:|---:|',

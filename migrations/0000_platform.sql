@@ -48,6 +48,14 @@ CREATE TABLE "idempotency_keys" (
 	CONSTRAINT "idempotency_keys_state_check" CHECK ("idempotency_keys"."state" in ('in_flight','completed'))
 );
 --> statement-breakpoint
+CREATE TABLE "audit_chain" (
+	"chain_seq" bigint PRIMARY KEY NOT NULL,
+	"audit_seq" bigint NOT NULL,
+	"prev_hash" text NOT NULL,
+	"hash" text NOT NULL,
+	CONSTRAINT "audit_chain_audit_seq_unique" UNIQUE("audit_seq")
+);
+--> statement-breakpoint
 CREATE TABLE "audit_chain_head" (
 	"id" integer PRIMARY KEY NOT NULL,
 	"last_chain_seq" bigint NOT NULL,
@@ -68,12 +76,12 @@ CREATE TABLE "audit_events" (
 	"outcome" text NOT NULL,
 	"request_id" text,
 	"detail" jsonb,
-	"chain_seq" bigint,
-	"prev_hash" text,
-	"hash" text,
 	CONSTRAINT "audit_events_id_unique" UNIQUE("id"),
-	CONSTRAINT "audit_events_chain_seq_unique" UNIQUE("chain_seq"),
 	CONSTRAINT "audit_events_outcome_check" CHECK ("audit_events"."outcome" in ('success','denied','failed'))
+);
+--> statement-breakpoint
+CREATE TABLE "audit_unsealed" (
+	"seq" bigint PRIMARY KEY NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "jobs" (
@@ -107,6 +115,5 @@ CREATE INDEX "idempotency_keys_expires_idx" ON "idempotency_keys" USING btree ("
 CREATE INDEX "audit_events_occurred_idx" ON "audit_events" USING btree ("occurred_at");--> statement-breakpoint
 CREATE INDEX "audit_events_client_idx" ON "audit_events" USING btree ("client_id","occurred_at");--> statement-breakpoint
 CREATE INDEX "audit_events_person_idx" ON "audit_events" USING gin ("person_ids");--> statement-breakpoint
-CREATE INDEX "audit_events_unsealed_idx" ON "audit_events" USING btree ("seq") WHERE "audit_events"."chain_seq" is null;--> statement-breakpoint
 CREATE INDEX "jobs_claim_idx" ON "jobs" USING btree ("run_at") WHERE "jobs"."status" in ('queued','running');--> statement-breakpoint
 CREATE INDEX "jobs_client_idx" ON "jobs" USING btree ("client_id","created_at");

@@ -1,44 +1,35 @@
 -- Custom migration: what drizzle's schema cannot say.
 
--- The audit trail is append-only. A row may be updated once, by the sealer, to set its place in the
--- hash chain; nothing else about it may ever change, and no row may be deleted.
-CREATE OR REPLACE FUNCTION audit_events_guard() RETURNS trigger AS $$
+-- The audit trail and its hash chain are append-only: no row is ever changed or removed.
+CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
 BEGIN
-  IF TG_OP = 'DELETE' THEN
-    RAISE EXCEPTION 'audit_events is append-only: rows cannot be deleted';
-  END IF;
-  IF OLD.chain_seq IS NOT NULL
-     OR NEW.seq IS DISTINCT FROM OLD.seq
-     OR NEW.id IS DISTINCT FROM OLD.id
-     OR NEW.occurred_at IS DISTINCT FROM OLD.occurred_at
-     OR NEW.client_id IS DISTINCT FROM OLD.client_id
-     OR NEW.agency IS DISTINCT FROM OLD.agency
-     OR NEW.operation IS DISTINCT FROM OLD.operation
-     OR NEW.resource_type IS DISTINCT FROM OLD.resource_type
-     OR NEW.resource_ids IS DISTINCT FROM OLD.resource_ids
-     OR NEW.person_ids IS DISTINCT FROM OLD.person_ids
-     OR NEW.outcome IS DISTINCT FROM OLD.outcome
-     OR NEW.request_id IS DISTINCT FROM OLD.request_id
-     OR NEW.detail IS DISTINCT FROM OLD.detail THEN
-    RAISE EXCEPTION 'audit_events is append-only: only sealing an unsealed row is allowed';
-  END IF;
-  RETURN NEW;
+  RAISE EXCEPTION '% is append-only: % is not allowed', TG_TABLE_NAME, lower(TG_OP);
 END;
 $$ LANGUAGE plpgsql;
 --> statement-breakpoint
-CREATE TRIGGER audit_events_append_only
-  BEFORE UPDATE OR DELETE ON audit_events
-  FOR EACH ROW EXECUTE FUNCTION audit_events_guard();
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+  FOR EACH ROW EXECUTE FUNCTION audit_append_only();
 --> statement-breakpoint
-CREATE OR REPLACE FUNCTION audit_events_no_truncate() RETURNS trigger AS $$
+CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+--> statement-breakpoint
+CREATE TRIGGER audit_chain_append_only BEFORE UPDATE OR DELETE ON audit_chain
+  FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+--> statement-breakpoint
+CREATE TRIGGER audit_chain_no_truncate BEFORE TRUNCATE ON audit_chain
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+--> statement-breakpoint
+-- Every new audit row joins the sealer's queue, in the writer's own transaction.
+CREATE OR REPLACE FUNCTION audit_queue_for_sealing() RETURNS trigger AS $$
 BEGIN
-  RAISE EXCEPTION 'audit_events is append-only: it cannot be truncated';
+  INSERT INTO audit_unsealed (seq) SELECT seq FROM new_rows;
+  RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
 --> statement-breakpoint
-CREATE TRIGGER audit_events_no_truncate
-  BEFORE TRUNCATE ON audit_events
-  FOR EACH STATEMENT EXECUTE FUNCTION audit_events_no_truncate();
+CREATE TRIGGER audit_events_queue AFTER INSERT ON audit_events
+  REFERENCING NEW TABLE AS new_rows
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_queue_for_sealing();
 --> statement-breakpoint
 -- The hash of one audit row, given the hash before it and its place in the chain. Computed in SQL
 -- so that sealing and verifying see exactly the same text (timestamps to the microsecond, jsonb in
@@ -51,7 +42,7 @@ CREATE OR REPLACE FUNCTION audit_event_hash(prev_hash text, chain_seq bigint, e 
   )::text, 'UTF8')), 'hex');
 $$ LANGUAGE sql IMMUTABLE;
 --> statement-breakpoint
--- Chains up to max_rows unsealed rows, oldest first, after the current head. Sealers take the head
+-- Chains up to max_rows queued rows, oldest first, after the current head. Sealers take the head
 -- row with SKIP LOCKED: a second sealer finds it taken and returns 0 instead of waiting.
 CREATE OR REPLACE FUNCTION audit_seal(max_rows integer) RETURNS integer AS $$
 DECLARE
@@ -68,14 +59,18 @@ BEGIN
   END IF;
   next_seq := head.last_chain_seq;
   last := head.last_hash;
-  FOR r IN SELECT * FROM audit_events WHERE chain_seq IS NULL ORDER BY seq LIMIT max_rows LOOP
+  FOR r IN
+    SELECT e.* FROM audit_unsealed u JOIN audit_events e ON e.seq = u.seq ORDER BY u.seq LIMIT max_rows
+  LOOP
     next_seq := next_seq + 1;
     next_hash := audit_event_hash(last, next_seq, r);
-    UPDATE audit_events SET chain_seq = next_seq, prev_hash = last, hash = next_hash WHERE seq = r.seq;
+    INSERT INTO audit_chain (chain_seq, audit_seq, prev_hash, hash) VALUES (next_seq, r.seq, last, next_hash);
     last := next_hash;
     n := n + 1;
   END LOOP;
   IF n > 0 THEN
+    DELETE FROM audit_unsealed u USING audit_chain c
+      WHERE c.audit_seq = u.seq AND c.chain_seq > head.last_chain_seq;
     UPDATE audit_chain_head SET last_chain_seq = next_seq, last_hash = last WHERE id = 1;
   END IF;
   RETURN n;

@@ -9,6 +9,12 @@ import { authPlugin } from './platform/auth.js';
 import { clientRoutes } from './platform/clients/routes.js';
 import { type ClientService, createClientService } from './platform/clients/service.js';
 import { databasePlugin } from './platform/database.js';
+import { createWebhookDeliverer, type WebhookDeliverer } from './platform/events/delivery.js';
+import { eventRoutes } from './platform/events/routes.js';
+import { createEventService, type EventService } from './platform/events/service.js';
+import { parseCidrs } from './platform/events/ssrf.js';
+import { createSubscriptionService, type SubscriptionService } from './platform/events/subscriptions.js';
+import { createSecretBox, parseSecretsKeys } from './platform/secrets.js';
 import { ProblemError } from './platform/errors.js';
 import { healthRoutes } from './platform/health.js';
 import { idempotencyPlugin } from './platform/idempotency/plugin.js';
@@ -29,6 +35,9 @@ export interface Services {
   regions: RegionService;
   clients: ClientService;
   jobs: JobService;
+  events: EventService;
+  subscriptions: SubscriptionService;
+  webhooks: WebhookDeliverer;
 }
 
 declare module 'fastify' {
@@ -51,7 +60,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const app = Fastify({
     logger: { ...loggerOptions(config.LOG_LEVEL), ...(options.logStream && { stream: options.logStream }) },
     genReqId: genRequestId,
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    // One line per request, written when it is answered (below), instead of fastify's two.
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestTimeout: config.REQUEST_TIMEOUT_MS,
     connectionTimeout: config.CONNECTION_TIMEOUT_MS,
@@ -65,6 +75,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      {
+        req: request,
+        res: { statusCode: reply.statusCode },
+        responseTime: reply.elapsedTime,
+        clientId: request.client?.id,
+      },
+      'request completed',
+    );
+  });
 
   const database =
     options.database ??
@@ -73,16 +94,38 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const db = database.db;
 
   const audit = createAuditService({ db });
+  const events = createEventService({ db });
   const regions = createRegionService({ db });
   const clients = createClientService({
     db,
     audit,
+    events,
     regions,
     pepper: config.API_KEY_PEPPER,
     authCacheTtlMs: config.AUTH_CACHE_TTL_MS,
   });
-  const jobs = createJobService({ db, log: app.log, leaseMs: config.JOBS_LEASE_MS, pollMs: config.JOBS_POLL_MS });
-  app.decorate('services', { audit, regions, clients, jobs });
+  const jobs = createJobService({
+    db,
+    events,
+    log: app.log,
+    leaseMs: config.JOBS_LEASE_MS,
+    pollMs: config.JOBS_POLL_MS,
+  });
+  const secrets = createSecretBox(parseSecretsKeys(config.SECRETS_KEYS));
+  const policy = { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowedCidrs: parseCidrs(config.WEBHOOK_ALLOWED_CIDRS ?? '') };
+  const subscriptions = createSubscriptionService({ db, audit, secrets, policy });
+  const webhooks = createWebhookDeliverer({
+    db,
+    log: app.log,
+    secrets,
+    policy,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    concurrency: config.WEBHOOK_CONCURRENCY,
+    leaseMs: config.WEBHOOK_TIMEOUT_MS * 3,
+    pollMs: config.EVENTS_POLL_MS,
+  });
+  app.decorate('services', { audit, regions, clients, jobs, events, subscriptions, webhooks });
+  app.addHook('onClose', async () => webhooks.stop());
 
   // Platform: errors, docs, metrics, who is calling, how often, and at most once.
   await app.register(problemHandler);
@@ -111,6 +154,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(clientRoutes, { clients, audit });
   await app.register(jobRoutes, { jobs });
   await app.register(auditRoutes, { audit, jobs });
+  await app.register(eventRoutes, { events, subscriptions });
 
   // Modules come here, in the order they depend on each other.
 
@@ -118,17 +162,29 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   return app;
 }
 
-/** The job worker and the audit sealer, stopped before the database closes. */
+/** The job worker, the audit sealer, the event sequencer and the webhook sender; stopped before the database closes. */
 function startBackground(app: FastifyInstance, config: Config) {
-  const { jobs, audit } = app.services;
-  let sealing: Promise<unknown> = Promise.resolve();
-  const sealer = setInterval(() => {
-    sealing = audit.seal().catch((err: unknown) => app.log.warn({ err }, 'audit sealer could not run'));
-  }, config.AUDIT_SEAL_INTERVAL_MS);
-  app.addHook('onReady', async () => jobs.start());
+  const { jobs, audit, events, webhooks } = app.services;
+  const every = (ms: number, name: string, work: () => Promise<unknown>) => {
+    let busy: Promise<unknown> = Promise.resolve();
+    let stopped = false;
+    const timer = setInterval(() => {
+      if (stopped) return;
+      busy = busy.then(work).catch((err: unknown) => app.log.warn({ err }, `${name} could not run`));
+    }, ms);
+    return async () => {
+      stopped = true;
+      clearInterval(timer);
+      await busy;
+    };
+  };
+  const stopSealer = every(config.AUDIT_SEAL_INTERVAL_MS, 'audit sealer', () => audit.seal());
+  const stopSequencer = every(config.EVENTS_POLL_MS, 'event sequencer', () => events.sequence());
+  app.addHook('onReady', async () => {
+    jobs.start();
+    webhooks.start();
+  });
   app.addHook('preClose', async () => {
-    clearInterval(sealer);
-    await sealing;
-    await jobs.stop();
+    await Promise.all([stopSealer(), stopSequencer(), jobs.stop(), webhooks.stop()]);
   });
 }

@@ -5,6 +5,9 @@ const flag = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => [
 
 const positiveInt = z.coerce.number().int().positive();
 
+/** A fixed key for development only: production must set its own (start-up refuses this one). */
+const DEV_SECRETS_KEYS = 'dev:ZG91ZGktZGV2ZWxvcG1lbnQta2V5LWNoYW5nZS1tZSE=';
+
 /**
  * The whole environment the service reads, in one place. `process.env` is read nowhere else.
  * Each variable is documented in the README's configuration table.
@@ -38,6 +41,27 @@ export const configSchema = z.object({
   JOBS_LEASE_MS: positiveInt.default(30_000),
   AUDIT_SEAL_INTERVAL_MS: positiveInt.default(1_000),
   TRUST_PROXY: flag.default(false),
+  /**
+   * Keys that encrypt secrets the service must read back (webhook signing secrets), AES-256-GCM:
+   * `id:base64(32 bytes)[,id:key…]`, the first one current.
+   */
+  SECRETS_KEYS: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=]{43,44}(,[A-Za-z0-9_-]{1,32}:[A-Za-z0-9+/=]{43,44})*$/,
+      'must be id:base64key[,id:base64key…]',
+    )
+    .default(DEV_SECRETS_KEYS),
+  EVENTS_POLL_MS: positiveInt.default(200),
+  WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
+  WEBHOOK_CONCURRENCY: positiveInt.default(64),
+  /** Allow plain-http webhook URLs (development and tests). */
+  WEBHOOK_ALLOW_HTTP: flag.default(false),
+  /** Private ranges webhooks may reach although not public, e.g. an intranet: `10.20.0.0/16,…`. */
+  WEBHOOK_ALLOWED_CIDRS: z
+    .string()
+    .regex(/^([0-9a-fA-F:.]+\/\d{1,3})(,[0-9a-fA-F:.]+\/\d{1,3})*$/, 'must be comma-separated CIDR ranges')
+    .optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -61,6 +85,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     parsed.data.API_KEY_PEPPER === configSchema.shape.API_KEY_PEPPER.parse(undefined)
   ) {
     throw new ConfigError(['API_KEY_PEPPER: must be set to a secret of your own in production']);
+  }
+  if (parsed.data.NODE_ENV === 'production' && parsed.data.SECRETS_KEYS === DEV_SECRETS_KEYS) {
+    throw new ConfigError(['SECRETS_KEYS: must be set to a key of your own in production']);
   }
   return parsed.data;
 }

@@ -4,3 +4,4 @@ export * from '../platform/regions/tables.js';
 export * from '../platform/idempotency/tables.js';
 export * from '../platform/audit/tables.js';
 export * from '../platform/jobs/tables.js';
+export * from '../platform/events/tables.js';

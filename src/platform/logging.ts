@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { LoggerOptions } from 'pino';
 
-/** Fields that hold personal or secret data (PIPL): never written to a log, at any depth we log. */
+/** Fields that hold personal or secret data (PIPL): never written to a log, at any depth. */
 const sensitiveFields = [
   'idNumber',
   'phone',
@@ -15,33 +15,24 @@ const sensitiveFields = [
   'apiKey',
   'key',
   'secret',
+  'authorization',
+  'cookie',
+  'idempotency-key',
 ];
 
-// Headers are cut by pino's redaction, and so are sensitive fields of a child logger's bindings
-// (which no formatter sees) to a fixed depth. The object of each line is walked whole by scrubObject.
-const redactPaths = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["idempotency-key"]',
-  'headers.authorization',
-  ...sensitiveFields.flatMap((f) => [f, `*.${f}`, `*.*.${f}`, `*[*].${f}`, `*.*[*].${f}`]),
-];
 const sensitive = new Set(sensitiveFields.map((f) => f.toLowerCase()));
 const MAX_DEPTH = 12;
 
 /**
- * A copy of a log object with every sensitive field (at any depth, in arrays too) replaced and
- * every string masked by scrubText. Errors and other class instances are left to the serializers.
+ * A copy of a parsed log line with every sensitive field (at any depth, in arrays too) replaced and
+ * every string masked by scrubText.
  */
 export function scrubObject(value: unknown, depth = 0, seen = new WeakSet<object>()): unknown {
   if (typeof value === 'string') return scrubText(value);
-  if (value === null || typeof value !== 'object' || value instanceof Error) return value;
+  if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_DEPTH || seen.has(value)) return '[TRUNCATED]';
   seen.add(value);
   if (Array.isArray(value)) return value.map((v) => scrubObject(v, depth + 1, seen));
-  // Class instances (requests, replies, dates) are left to pino's serializers.
-  const proto = Object.getPrototypeOf(value) as unknown;
-  if (proto !== Object.prototype && proto !== null) return value;
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(value)) {
     out[key] = sensitive.has(key.toLowerCase()) ? '[REDACTED]' : scrubObject(v, depth + 1, seen);
@@ -62,39 +53,26 @@ export function scrubText(text: string): string {
     .replace(cardPattern, '[REDACTED-NUMBER]');
 }
 
+/**
+ * Every line is scrubbed as a whole just before it is written: sensitive fields at any depth
+ * (child-logger bindings, error details, nested objects) and ID, phone and card numbers in any
+ * string. Lines below the level are never built, so this costs nothing for them.
+ */
+export function scrubLine(line: string): string {
+  try {
+    return `${JSON.stringify(scrubObject(JSON.parse(line)))}\n`;
+  } catch {
+    return scrubText(line);
+  }
+}
+
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
-    redact: { paths: redactPaths, censor: '[REDACTED]' },
-    formatters: {
-      log: (object) => scrubObject(object) as Record<string, unknown>,
-      bindings: (bindings) => scrubObject(bindings) as Record<string, unknown>,
-    },
-    hooks: {
-      logMethod(args, method) {
-        const scrubbed = args.map((a) => (typeof a === 'string' ? scrubText(a) : a)) as typeof args;
-        // Given no message, pino takes the error's own (log.error(err), log.error({ err })), which no
-        // serializer sees: give it the scrubbed one instead.
-        const [first] = args as unknown[];
-        const err = first instanceof Error ? first : (first as { err?: unknown } | null | undefined)?.err;
-        if (args.length === 1 && err instanceof Error && !(first as { msg?: unknown }).msg) {
-          scrubbed.push(scrubText(err.message));
-        }
-        method.apply(this, scrubbed);
-      },
-    },
+    hooks: { streamWrite: scrubLine },
     serializers: {
-      req(req: { method: string; url: string; id: string; headers: Record<string, unknown>; ip?: string }) {
-        return { method: req.method, url: scrubText(req.url), requestId: req.id, remoteAddress: req.ip };
-      },
-      err(err: Error & { code?: string; statusCode?: number }) {
-        return {
-          type: err.name,
-          code: err.code,
-          statusCode: err.statusCode,
-          message: scrubText(err.message ?? ''),
-          stack: err.stack ? scrubText(err.stack) : undefined,
-        };
+      req(req: { method: string; url: string; id: string; ip?: string }) {
+        return { method: req.method, url: req.url, requestId: req.id, remoteAddress: req.ip };
       },
     },
   };

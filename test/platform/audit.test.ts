@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { asc, count, eq, isNotNull, isNull, sql } from 'drizzle-orm';
+import { asc, count, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import t from 'tap';
 import { rows } from '../../src/db/client.js';
 import type { AuditActor } from '../../src/platform/audit/service.js';
-import { auditChainHead, auditEvents } from '../../src/platform/audit/tables.js';
+import { auditChain, auditChainHead, auditEvents, auditUnsealed } from '../../src/platform/audit/tables.js';
 import { freshDatabase, json, onPostgres, testApp } from '../helpers.js';
 
 const GENESIS = '0'.repeat(64);
@@ -83,19 +83,46 @@ t.test('audit trail', async (t) => {
     if (res.statusCode !== 200) throw new Error(`GET /v1/audit-events answered ${res.statusCode}: ${res.body}`);
     return json<Page>(res);
   };
-  const sealedRows = () =>
-    db.select().from(auditEvents).where(isNotNull(auditEvents.chainSeq)).orderBy(asc(auditEvents.chainSeq));
-  const countRows = async (where?: ReturnType<typeof isNull>) => {
+  /** The hash chain in order, each link with the audit row it seals. */
+  const chainLinks = async () => {
+    const found = await db
+      .select({
+        chainSeq: auditChain.chainSeq,
+        auditSeq: auditChain.auditSeq,
+        prevHash: auditChain.prevHash,
+        hash: auditChain.hash,
+        event: auditEvents,
+      })
+      .from(auditChain)
+      .innerJoin(auditEvents, eq(auditEvents.seq, auditChain.auditSeq))
+      .orderBy(asc(auditChain.chainSeq));
+    return found.map(({ event, ...link }) => ({ ...event, ...link }));
+  };
+  const countRows = async (where?: SQL) => {
     const [found] = await db.select({ n: count() }).from(auditEvents).where(where);
     return found!.n;
   };
-  /** Runs SQL on audit_events with its append-only trigger off, as someone tampering would. */
-  const tamper = async (statement: ReturnType<typeof sql>) => {
-    await db.execute(sql`alter table audit_events disable trigger audit_events_append_only`);
+  const countQueued = async (where?: SQL) => {
+    const [found] = await db.select({ n: count() }).from(auditUnsealed).where(where);
+    return found!.n;
+  };
+  const countLinks = async (where?: SQL) => {
+    const [found] = await db.select({ n: count() }).from(auditChain).where(where);
+    return found!.n;
+  };
+  const isQueued = async (seq: number) => (await countQueued(eq(auditUnsealed.seq, seq))) === 1;
+  const isChained = async (seq: number) => (await countLinks(eq(auditChain.auditSeq, seq))) === 1;
+  /** Runs SQL on a table with its append-only trigger off, as someone tampering would. */
+  const tamper = async (table: 'audit_events' | 'audit_chain', statement: SQL) => {
+    await db.execute(
+      sql`alter table ${sql.identifier(table)} disable trigger ${sql.identifier(`${table}_append_only`)}`,
+    );
     try {
       await db.execute(statement);
     } finally {
-      await db.execute(sql`alter table audit_events enable trigger audit_events_append_only`);
+      await db.execute(
+        sql`alter table ${sql.identifier(table)} enable trigger ${sql.identifier(`${table}_append_only`)}`,
+      );
     }
   };
 
@@ -123,32 +150,62 @@ t.test('audit trail', async (t) => {
       agency: 'admin',
       outcome: 'success',
       requestId,
-      chainSeq: null,
     });
     t.same(written[0]!.resourceIds, [created.client.id, created.apiKey.id]);
+    t.ok(await isQueued(written[0]!.seq), 'queued for sealing');
+    t.notOk(await isChained(written[0]!.seq), 'not yet in the chain');
 
     const page = await list({ operation: 'createClient', clientId: admin.id });
-    t.ok(
-      page.items.some((e) => e.requestId === requestId && e.resourceIds.includes(created.client.id)),
-      'and the API shows it',
-    );
+    const shown = page.items.find((e) => e.requestId === requestId);
+    t.ok(shown?.resourceIds.includes(created.client.id), 'and the API shows it');
+    t.match(shown, { chainSeq: null, hash: null }, 'unsealed: no place in the chain yet');
   });
 
-  t.test('an audit row exists exactly when its transaction commits', async (t) => {
+  t.test('an audit row and its place in the queue exist exactly when its transaction commits', async (t) => {
     const operation = `rollbackProbe-${randomUUID()}`;
+    const queuedBefore = await countQueued();
+    let inside: { seq: number; queued: boolean } | undefined;
     const failed = await failureOf(
       db.transaction(async (tx) => {
         await audit.record(tx, actor, { operation, resourceType: 'probe' });
+        const [row] = await tx
+          .select({ seq: auditEvents.seq })
+          .from(auditEvents)
+          .where(eq(auditEvents.operation, operation));
+        const queued = await tx.select().from(auditUnsealed).where(eq(auditUnsealed.seq, row!.seq));
+        inside = { seq: row!.seq, queued: queued.length === 1 };
         throw new Error('the change failed');
       }),
     );
     t.match(failed, /the change failed/);
+    t.ok(inside?.queued, 'in the transaction, the new row is queued at once');
     t.equal(await countRows(eq(auditEvents.operation, operation)), 0, 'rolled back: no audit row');
+    t.equal(await countQueued(eq(auditUnsealed.seq, inside!.seq)), 0, 'and nothing queued for it');
+    t.equal(await countQueued(), queuedBefore, 'the queue is as it was');
 
     await db.transaction(async (tx) => {
       await audit.record(tx, actor, { operation, resourceType: 'probe' });
     });
-    t.equal(await countRows(eq(auditEvents.operation, operation)), 1, 'committed: one audit row');
+    const committed = await db.select().from(auditEvents).where(eq(auditEvents.operation, operation));
+    t.equal(committed.length, 1, 'committed: one audit row');
+    t.ok(await isQueued(committed[0]!.seq), 'queued for sealing');
+    t.equal(await countQueued(), queuedBefore + 1);
+
+    const many = await db
+      .insert(auditEvents)
+      .values([0, 1, 2].map((i) => ({ operation, resourceType: 'probe', outcome: 'success', detail: { i } })))
+      .returning({ seq: auditEvents.seq });
+    t.equal(many.length, 3);
+    t.equal(
+      await countQueued(
+        inArray(
+          auditUnsealed.seq,
+          many.map((r) => r.seq),
+        ),
+      ),
+      3,
+      'every row of a multi-row insert is queued',
+    );
   });
 
   t.test('reading the trail needs audit:read, and a refusal is audited', async (t) => {
@@ -269,31 +326,45 @@ t.test('audit trail', async (t) => {
     t.match(json(bad), { errors: [{ in: 'query', pointer: '/cursor' }] });
   });
 
-  t.test('seal() chains every unsealed row', async (t) => {
-    const unsealed = await countRows(isNull(auditEvents.chainSeq));
+  t.test('seal() chains every queued row', async (t) => {
+    const unsealed = await countQueued();
     t.ok(unsealed > 10, 'the tests above left rows to seal');
+    t.equal(await countLinks(), 0, 'nothing chained yet');
+    t.equal(unsealed, await countRows(), 'every row written so far is queued');
     t.equal(await audit.seal(), unsealed, 'returns how many it sealed');
-    t.equal(await countRows(isNull(auditEvents.chainSeq)), 0);
+    t.equal(await countQueued(), 0, 'the queue is empty');
 
-    const chain = await sealedRows();
+    const chain = await chainLinks();
     t.equal(chain.length, unsealed);
+    t.equal(await countLinks(), unsealed, 'one link per row, each with its row');
     t.same(
       chain.map((r) => r.chainSeq),
       chain.map((_, i) => i + 1),
       'chainSeq runs 1..n',
     );
+    const allSeqs = (await db.select({ seq: auditEvents.seq }).from(auditEvents)).map((r) => r.seq);
+    t.same(
+      chain.map((r) => r.auditSeq),
+      allSeqs.sort((a, b) => a - b),
+      'every row is chained once, in the order it was written',
+    );
     t.equal(chain[0]!.prevHash, GENESIS, 'the chain starts at the genesis hash');
-    for (const [i, row] of chain.entries()) {
-      t.match(row.hash, /^[0-9a-f]{64}$/);
-      if (i > 0 && row.prevHash !== chain[i - 1]!.hash) t.fail(`row ${row.chainSeq} does not point at the row before`);
+    for (const [i, link] of chain.entries()) {
+      t.match(link.hash, /^[0-9a-f]{64}$/);
+      if (i > 0 && link.prevHash !== chain[i - 1]!.hash)
+        t.fail(`link ${link.chainSeq} does not point at the one before`);
     }
     t.equal(new Set(chain.map((r) => r.hash)).size, chain.length, 'every hash differs');
     const [head] = await db.select().from(auditChainHead);
     t.match(head, { lastChainSeq: unsealed, lastHash: chain.at(-1)!.hash });
 
     const page = await list({ limit: '1' });
+    t.equal(page.items[0]!.id, chain.at(-1)!.id, 'the newest row is the last link');
     t.equal(page.items[0]!.chainSeq, unsealed, 'the API shows the place in the chain');
     t.equal(page.items[0]!.hash, chain.at(-1)!.hash);
+    const [some] = (await list({ operation: 'createClient', clientId: admin.id })).items;
+    const itsLink = chain.find((r) => r.id === some!.id);
+    t.match(some, { chainSeq: itsLink!.chainSeq, hash: itsLink!.hash }, 'and for any row, its own link');
 
     t.equal(await audit.seal(), 0, 'nothing left to seal');
   });
@@ -305,18 +376,30 @@ t.test('audit trail', async (t) => {
 
   t.test('rows written after a seal are sealed next time and the chain still verifies', async (t) => {
     const before = await countRows();
-    const [last] = (await sealedRows()).slice(-1);
+    const [last] = (await chainLinks()).slice(-1);
     for (let i = 0; i < 3; i++)
       await audit.record(db, actor, { operation: 'lateProbe', resourceType: 'probe', detail: { i } });
+    t.equal(await countQueued(), 3);
     t.match(await audit.verify(), { ok: true, checked: before, unsealed: 3, headChainSeq: before });
+    const pending = await list({ operation: 'lateProbe' });
+    t.ok(
+      pending.items.length === 3 && pending.items.every((e) => e.chainSeq === null && e.hash === null),
+      'the API shows them unsealed',
+    );
 
     t.equal(await audit.seal(), 3);
-    const chain = await sealedRows();
+    t.equal(await countQueued(), 0);
+    const chain = await chainLinks();
     t.equal(chain.length, before + 3);
     const added = chain.slice(before);
     t.same(
       added.map((r) => r.chainSeq),
       [before + 1, before + 2, before + 3],
+    );
+    t.same(
+      added.map((r) => r.detail),
+      [{ i: 0 }, { i: 1 }, { i: 2 }],
+      'the new links seal the new rows',
     );
     t.equal(added[0]!.prevHash, last!.hash, 'the new rows continue the chain');
     t.equal(added[1]!.prevHash, added[0]!.hash);
@@ -328,6 +411,10 @@ t.test('audit trail', async (t) => {
       headChainSeq: before + 3,
       firstBroken: null,
     });
+    t.same(
+      (await list({ operation: 'lateProbe' })).items.map((e) => e.chainSeq),
+      [before + 3, before + 2, before + 1],
+    );
   });
 
   t.test('verify() is not misled by rows sealed while it runs', async (t) => {
@@ -340,133 +427,284 @@ t.test('audit trail', async (t) => {
     t.same(await audit.verify(), { ...report, checked: report.checked + 1, headChainSeq: report.headChainSeq + 1 });
   });
 
-  t.test('the trail is append-only', async (t) => {
-    const [sealed] = await sealedRows();
+  t.test('the trail and its chain are append-only', async (t) => {
+    const [link] = await chainLinks();
     await audit.record(db, actor, { operation: 'unsealedProbe', resourceType: 'probe' });
-    const [unsealed] = await db.select().from(auditEvents).where(isNull(auditEvents.chainSeq));
-    t.ok(sealed && unsealed);
+    const [unsealed] = await db
+      .select()
+      .from(auditEvents)
+      .where(sql`${auditEvents.seq} in (select ${auditUnsealed.seq} from ${auditUnsealed})`);
+    t.ok(link && unsealed);
+    t.equal(unsealed!.operation, 'unsealedProbe');
 
+    const refused = (table: string, op: string) => new RegExp(`${table} is append-only: ${op} is not allowed`);
+    const events = refused.bind(null, 'audit_events');
     t.match(
-      await failureOf(db.execute(sql`update audit_events set outcome = 'failed' where id = ${sealed!.id}`)),
-      /append-only/,
+      await failureOf(db.execute(sql`update audit_events set outcome = 'failed' where id = ${link!.id}`)),
+      events('update'),
     );
     t.match(
-      await failureOf(db.execute(sql`update audit_events set detail = '{}' where id = ${sealed!.id}`)),
-      /append-only/,
+      await failureOf(db.execute(sql`update audit_events set detail = '{}' where id = ${link!.id}`)),
+      events('update'),
     );
-    t.match(
-      await failureOf(db.execute(sql`update audit_events set hash = ${GENESIS} where id = ${sealed!.id}`)),
-      /append-only/,
-      'a sealed row cannot be resealed',
-    );
-    t.match(await failureOf(db.execute(sql`delete from audit_events where id = ${sealed!.id}`)), /append-only/);
+    t.match(await failureOf(db.execute(sql`delete from audit_events where id = ${link!.id}`)), events('delete'));
     t.match(
       await failureOf(db.execute(sql`update audit_events set operation = 'other' where id = ${unsealed!.id}`)),
-      /append-only/,
+      events('update'),
       'an unsealed row’s content cannot change either',
     );
-    t.match(await failureOf(db.execute(sql`delete from audit_events where id = ${unsealed!.id}`)), /append-only/);
-    t.match(await failureOf(db.execute(sql`truncate audit_events`)), /append-only/);
+    t.match(await failureOf(db.execute(sql`delete from audit_events where id = ${unsealed!.id}`)), events('delete'));
+    t.match(await failureOf(db.execute(sql`truncate audit_events`)), events('truncate'));
 
-    const [after] = await db.select().from(auditEvents).where(eq(auditEvents.id, sealed!.id));
-    t.same(after, sealed, 'the sealed row is as it was');
-    t.equal(await audit.seal(), 1, 'sealing is the one change allowed');
-    t.match(await audit.verify(), { ok: true });
+    const chain = refused.bind(null, 'audit_chain');
+    t.match(
+      await failureOf(db.execute(sql`update audit_chain set hash = ${GENESIS} where chain_seq = ${link!.chainSeq}`)),
+      chain('update'),
+      'a link cannot be rewritten',
+    );
+    t.match(
+      await failureOf(
+        db.execute(sql`update audit_chain set audit_seq = ${unsealed!.seq} where chain_seq = ${link!.chainSeq}`),
+      ),
+      chain('update'),
+      'nor pointed at another row',
+    );
+    t.match(
+      await failureOf(db.execute(sql`delete from audit_chain where chain_seq = ${link!.chainSeq}`)),
+      chain('delete'),
+    );
+    t.match(await failureOf(db.execute(sql`truncate audit_chain`)), chain('truncate'));
+
+    const [after] = await chainLinks();
+    t.same(after, link, 'the sealed row and its link are as they were');
+    const [unsealedAfter] = await db.select().from(auditEvents).where(eq(auditEvents.id, unsealed!.id));
+    t.same(unsealedAfter, unsealed, 'the unsealed row is as it was');
+    t.ok(await isQueued(unsealed!.seq), 'and still queued');
+    t.equal(await audit.seal(), 1, 'sealing still works: it only adds links');
+    t.ok(await isChained(unsealed!.seq));
+    t.match(await audit.verify(), { ok: true, unsealed: 0 });
   });
 
-  t.test('a changed outcome or detail is found at exactly that row', async (t) => {
-    const chain = await sealedRows();
+  t.test('a changed outcome or detail is found at exactly that link', async (t) => {
+    const chain = await chainLinks();
     const victim = chain[4]!;
-    await tamper(sql`update audit_events set outcome = 'failed' where id = ${victim.id}`);
+    await tamper('audit_events', sql`update audit_events set outcome = 'failed' where id = ${victim.id}`);
     const report = await audit.verify();
-    t.match(report, { ok: false, checked: victim.chainSeq! - 1, headChainSeq: chain.length });
+    t.match(report, { ok: false, checked: victim.chainSeq - 1, headChainSeq: chain.length });
     t.equal(report.firstBroken?.chainSeq, victim.chainSeq);
     t.equal(report.firstBroken?.auditEventId, victim.id);
-    t.match(report.firstBroken?.reason, /content/);
-    await tamper(sql`update audit_events set outcome = ${victim.outcome} where id = ${victim.id}`);
+    t.match(report.firstBroken?.reason, /^content changed/);
+    await tamper('audit_events', sql`update audit_events set outcome = ${victim.outcome} where id = ${victim.id}`);
     t.match(await audit.verify(), { ok: true }, 'put back, the chain verifies again');
 
-    const withDetail = chain.find((r) => r.detail !== null && r.chainSeq! > 2)!;
-    await tamper(sql`update audit_events set detail = detail || '{"tampered": true}' where id = ${withDetail.id}`);
+    const withDetail = chain.find((r) => r.detail !== null && r.chainSeq > 2)!;
+    await tamper(
+      'audit_events',
+      sql`update audit_events set detail = detail || '{"tampered": true}' where id = ${withDetail.id}`,
+    );
     const detailReport = await audit.verify();
     t.equal(detailReport.ok, false);
     t.equal(detailReport.firstBroken?.chainSeq, withDetail.chainSeq);
-    t.match(detailReport.firstBroken?.reason, /content/);
-    await tamper(sql`update audit_events set detail = detail - 'tampered' where id = ${withDetail.id}`);
+    t.equal(detailReport.firstBroken?.auditEventId, withDetail.id);
+    t.match(detailReport.firstBroken?.reason, /^content changed/);
+    await tamper('audit_events', sql`update audit_events set detail = detail - 'tampered' where id = ${withDetail.id}`);
     t.match(await audit.verify(), { ok: true });
   });
 
-  t.test('a row re-hashed after a change breaks the link to the next row', async (t) => {
-    const chain = await sealedRows();
+  t.test('a link pointed at another row is found at that link', async (t) => {
+    await audit.record(db, actor, { operation: 'substituteProbe', resourceType: 'probe' });
+    const [substitute] = await db.select().from(auditEvents).where(eq(auditEvents.operation, 'substituteProbe'));
+    const victim = (await chainLinks())[3]!;
+    await tamper(
+      'audit_chain',
+      sql`update audit_chain set audit_seq = ${substitute!.seq} where chain_seq = ${victim.chainSeq}`,
+    );
+    t.match(await audit.verify(), {
+      ok: false,
+      checked: victim.chainSeq - 1,
+      firstBroken: { chainSeq: victim.chainSeq, auditEventId: substitute!.id, reason: /^content changed/ },
+    });
+    await tamper(
+      'audit_chain',
+      sql`update audit_chain set audit_seq = ${victim.auditSeq} where chain_seq = ${victim.chainSeq}`,
+    );
+    t.match(await audit.verify(), { ok: true, unsealed: 1 });
+    t.equal(await audit.seal(), 1, 'the substitute is still queued and gets its own link');
+    t.match(await audit.verify(), { ok: true, unsealed: 0 });
+  });
+
+  t.test('a rewritten hash or prev_hash is found', async (t) => {
+    const chain = await chainLinks();
     const victim = chain[2]!;
-    const rehash = sql`update audit_events set hash = audit_event_hash(prev_hash, chain_seq, audit_events) where id = ${victim.id}`;
-    await tamper(sql`update audit_events set outcome = 'denied' where id = ${victim.id}`);
-    await tamper(rehash);
+    const next = chain[3]!;
+
+    // The row changed and its link re-hashed to match: the link itself holds, the next one does not.
+    await tamper('audit_events', sql`update audit_events set outcome = 'denied' where id = ${victim.id}`);
+    await tamper(
+      'audit_chain',
+      sql`update audit_chain c set hash = audit_event_hash(c.prev_hash, c.chain_seq, e)
+          from audit_events e where e.seq = c.audit_seq and c.chain_seq = ${victim.chainSeq}`,
+    );
+    t.not((await chainLinks())[2]!.hash, victim.hash, 'the link was re-hashed');
     const report = await audit.verify();
-    t.equal(report.ok, false);
-    t.equal(report.firstBroken?.chainSeq, victim.chainSeq! + 1);
-    t.match(report.firstBroken?.reason, /link/);
-    await tamper(sql`update audit_events set outcome = ${victim.outcome} where id = ${victim.id}`);
-    await tamper(rehash);
+    t.match(report, { ok: false, checked: victim.chainSeq });
+    t.equal(report.firstBroken?.chainSeq, next.chainSeq, 'broken at the next link');
+    t.equal(report.firstBroken?.auditEventId, next.id);
+    t.match(report.firstBroken?.reason, /^link broken/);
+    await tamper('audit_events', sql`update audit_events set outcome = ${victim.outcome} where id = ${victim.id}`);
+    await tamper('audit_chain', sql`update audit_chain set hash = ${victim.hash} where chain_seq = ${victim.chainSeq}`);
+    t.match(await audit.verify(), { ok: true }, 'put back, the chain verifies again');
+
+    // A hash rewritten on its own no longer matches its row.
+    await tamper('audit_chain', sql`update audit_chain set hash = ${GENESIS} where chain_seq = ${victim.chainSeq}`);
+    t.match(await audit.verify(), {
+      ok: false,
+      checked: victim.chainSeq - 1,
+      firstBroken: { chainSeq: victim.chainSeq, auditEventId: victim.id, reason: /^content changed/ },
+    });
+    await tamper('audit_chain', sql`update audit_chain set hash = ${victim.hash} where chain_seq = ${victim.chainSeq}`);
+
+    // A prev_hash rewritten no longer points at the link before.
+    await tamper('audit_chain', sql`update audit_chain set prev_hash = ${GENESIS} where chain_seq = ${next.chainSeq}`);
+    t.match(await audit.verify(), {
+      ok: false,
+      checked: next.chainSeq - 1,
+      firstBroken: { chainSeq: next.chainSeq, auditEventId: next.id, reason: /^link broken/ },
+    });
+    await tamper(
+      'audit_chain',
+      sql`update audit_chain set prev_hash = ${next.prevHash} where chain_seq = ${next.chainSeq}`,
+    );
     t.match(await audit.verify(), { ok: true });
   });
 
-  t.test('a deleted row is reported where it was', async (t) => {
-    const chain = await sealedRows();
+  t.test('a deleted audit row is reported at its link', async (t) => {
+    const chain = await chainLinks();
     await db.execute(sql`create table audit_events_backup as select * from audit_events where false`);
     t.teardown(() => db.execute(sql`drop table if exists audit_events_backup`));
-    const restore = async () => {
-      await db.execute(sql`insert into audit_events overriding system value select * from audit_events_backup`);
-      await db.execute(sql`delete from audit_events_backup`);
-    };
     const remove = async (chainSeq: number) => {
-      await db.execute(sql`insert into audit_events_backup select * from audit_events where chain_seq = ${chainSeq}`);
-      await tamper(sql`delete from audit_events where chain_seq = ${chainSeq}`);
+      const seq = chain[chainSeq - 1]!.auditSeq;
+      await db.execute(sql`insert into audit_events_backup select * from audit_events where seq = ${seq}`);
+      await tamper('audit_events', sql`delete from audit_events where seq = ${seq}`);
+    };
+    // Puts the row back as it was, without queueing it again: it already has its link.
+    const restore = async () => {
+      await db.execute(sql`alter table audit_events disable trigger audit_events_queue`);
+      try {
+        await db.execute(sql`insert into audit_events overriding system value select * from audit_events_backup`);
+      } finally {
+        await db.execute(sql`alter table audit_events enable trigger audit_events_queue`);
+      }
+      await db.execute(sql`delete from audit_events_backup`);
+      t.match(await audit.verify(), { ok: true, unsealed: 0 }, 'put back, the chain verifies again');
     };
 
-    const middle = chain[5]!.chainSeq!;
-    await remove(middle);
+    const middle = chain[5]!;
+    await remove(middle.chainSeq);
+    t.equal(await countLinks(eq(auditChain.chainSeq, middle.chainSeq)), 1, 'its link is still there');
     const report = await audit.verify();
-    t.match(report, { ok: false, checked: middle - 1 });
-    t.equal(report.firstBroken?.chainSeq, middle + 1, 'broken at the row after the gap');
-    t.equal(report.firstBroken?.auditEventId, chain[6]!.id);
-    t.match(report.firstBroken?.reason, /missing/);
+    t.match(report, { ok: false, checked: middle.chainSeq - 1 });
+    t.equal(report.firstBroken?.chainSeq, middle.chainSeq, 'broken at the link of the deleted row');
+    t.equal(report.firstBroken?.auditEventId, null);
+    t.match(report.firstBroken?.reason, /^row missing/);
     await restore();
-    t.match(await audit.verify(), { ok: true });
 
     await remove(1);
-    const first = await audit.verify();
-    t.match(first, { ok: false, checked: 0, firstBroken: { chainSeq: 2, reason: /missing/ } });
+    t.match(await audit.verify(), {
+      ok: false,
+      checked: 0,
+      firstBroken: { chainSeq: 1, auditEventId: null, reason: /^row missing/ },
+    });
     await restore();
 
-    const last = chain.at(-1)!.chainSeq!;
-    await remove(last);
-    const end = await audit.verify();
-    t.match(end, { ok: false, firstBroken: { chainSeq: last } });
-    t.match(end.firstBroken?.reason, /head|missing/);
+    const last = chain.at(-1)!;
+    await remove(last.chainSeq);
+    t.match(await audit.verify(), {
+      ok: false,
+      checked: last.chainSeq - 1,
+      firstBroken: { chainSeq: last.chainSeq, auditEventId: null, reason: /^row missing/ },
+    });
     await restore();
-    t.same((await audit.verify()).ok, true, 'all put back');
+    t.same(await chainLinks(), chain, 'rows and links all as they were');
+  });
+
+  t.test('a deleted link is reported as a gap', async (t) => {
+    const chain = await chainLinks();
+    const links = chain.map(({ chainSeq, auditSeq, prevHash, hash }) => ({ chainSeq, auditSeq, prevHash, hash }));
+    const remove = (chainSeq: number) =>
+      tamper('audit_chain', sql`delete from audit_chain where chain_seq = ${chainSeq}`);
+    // Links are insert-only: putting one back needs no trigger off.
+    const restore = async (chainSeq: number) => {
+      await db.insert(auditChain).values(links[chainSeq - 1]!);
+      t.match(await audit.verify(), { ok: true }, 'put back, the chain verifies again');
+    };
+
+    const middle = chain[5]!;
+    await remove(middle.chainSeq);
+    const report = await audit.verify();
+    t.match(report, { ok: false, checked: middle.chainSeq - 1 });
+    t.equal(report.firstBroken?.chainSeq, middle.chainSeq + 1, 'broken at the link after the gap');
+    t.equal(report.firstBroken?.auditEventId, chain[6]!.id);
+    t.match(report.firstBroken?.reason, /^gap/);
+    await restore(middle.chainSeq);
+
+    await remove(1);
+    t.match(await audit.verify(), {
+      ok: false,
+      checked: 0,
+      firstBroken: { chainSeq: 2, auditEventId: chain[1]!.id, reason: /^gap/ },
+    });
+    await restore(1);
+
+    const last = chain.at(-1)!;
+    await remove(last.chainSeq);
+    t.match(await audit.verify(), {
+      ok: false,
+      checked: last.chainSeq - 1,
+      firstBroken: { chainSeq: last.chainSeq, reason: /^head mismatch: rows are missing at the end/ },
+    });
+    await restore(last.chainSeq);
+    t.same(await chainLinks(), chain, 'all links as they were');
   });
 
   t.test('a head that does not match the chain is reported', async (t) => {
-    const chain = await sealedRows();
+    const chain = await chainLinks();
     const [last, beforeLast] = [chain.at(-1)!, chain.at(-2)!];
     const setHead = (seq: number, hash: string) =>
       db.execute(sql`update audit_chain_head set last_chain_seq = ${seq}, last_hash = ${hash} where id = 1`);
 
-    await setHead(beforeLast.chainSeq!, beforeLast.hash!);
+    await setHead(beforeLast.chainSeq, beforeLast.hash);
     t.match(await audit.verify(), {
       ok: false,
       checked: beforeLast.chainSeq,
       firstBroken: { chainSeq: last.chainSeq, reason: /beyond the head/ },
     });
-    await setHead(last.chainSeq!, GENESIS);
+    await setHead(last.chainSeq, GENESIS);
     t.match(await audit.verify(), {
       ok: false,
       checked: last.chainSeq,
       firstBroken: { chainSeq: last.chainSeq, reason: /does not end where the head says/ },
     });
-    await setHead(last.chainSeq!, last.hash!);
+    await setHead(last.chainSeq + 1, last.hash);
+    t.match(await audit.verify(), {
+      ok: false,
+      checked: last.chainSeq,
+      firstBroken: { chainSeq: last.chainSeq + 1, reason: /rows are missing at the end/ },
+    });
+    await setHead(last.chainSeq, last.hash);
+    t.match(await audit.verify(), { ok: true });
+  });
+
+  t.test('a row taken out of the sealing queue is reported as outside the chain', async (t) => {
+    await audit.record(db, actor, { operation: 'dropped', resourceType: 'test' });
+    const [row] = await db.select().from(auditEvents).where(eq(auditEvents.operation, 'dropped'));
+    await db.delete(auditUnsealed).where(eq(auditUnsealed.seq, row!.seq));
+    t.match(await audit.verify(), {
+      ok: false,
+      firstBroken: { auditEventId: row!.id, reason: /outside the chain/ },
+    });
+    await db.insert(auditUnsealed).values({ seq: row!.seq });
+    await audit.seal();
     t.match(await audit.verify(), { ok: true });
   });
 
@@ -484,10 +722,12 @@ t.test('audit trail', async (t) => {
     const requested = await list({ operation: 'verifyAuditChain', clientId: admin.id });
     t.equal(requested.items.length, 1, 'the request is audited');
     t.same(requested.items[0]!.resourceIds, [job.id]);
+    t.ok((await countQueued()) >= 2, 'rows are pending before the job runs');
 
     t.equal(await jobs.drain(), 1);
-    const sealed = await countRows(isNotNull(auditEvents.chainSeq));
-    t.equal(sealed, await countRows(), 'the job sealed what was pending first');
+    t.equal(await countQueued(), 0, 'the job sealed what was pending first');
+    const sealed = await countLinks();
+    t.equal(sealed, await countRows(), 'every row is chained');
     const done = await app.inject({ method: 'GET', url: `/v1/jobs/${job.id}`, headers: admin.headers });
     t.equal(done.statusCode, 200);
     t.match(json(done), {
@@ -496,9 +736,10 @@ t.test('audit trail', async (t) => {
       result: { ok: true, checked: sealed, unsealed: 0, headChainSeq: sealed, firstBroken: null },
     });
 
-    const victim = (await sealedRows())[7]!;
-    await tamper(sql`update audit_events set outcome = 'denied' where id = ${victim.id}`);
+    const victim = (await chainLinks())[7]!;
+    await tamper('audit_events', sql`update audit_events set outcome = 'denied' where id = ${victim.id}`);
     const again = await app.inject({ method: 'POST', url: '/v1/audit-events/verifications', headers: admin.headers });
+    t.equal(again.statusCode, 202);
     t.equal(await jobs.drain(), 1);
     const broken = await app.inject({
       method: 'GET',
@@ -507,9 +748,13 @@ t.test('audit trail', async (t) => {
     });
     t.match(json(broken), {
       status: 'succeeded',
-      result: { ok: false, firstBroken: { chainSeq: victim.chainSeq, auditEventId: victim.id, reason: /content/ } },
+      result: {
+        ok: false,
+        checked: victim.chainSeq - 1,
+        firstBroken: { chainSeq: victim.chainSeq, auditEventId: victim.id, reason: /^content changed/ },
+      },
     });
-    await tamper(sql`update audit_events set outcome = ${victim.outcome} where id = ${victim.id}`);
+    await tamper('audit_events', sql`update audit_events set outcome = ${victim.outcome} where id = ${victim.id}`);
     t.match(await audit.verify(), { ok: true });
   });
 
@@ -519,38 +764,51 @@ t.test('audit trail', async (t) => {
     async (t) => {
       const env = { DATABASE_URL: database.url!, LOG_LEVEL: 'warn' };
       await audit.record(db, actor, { operation: 'cliProbe', resourceType: 'probe' });
+      t.equal(await countQueued(), 1);
       const good = await runCli(['verify-audit'], env);
       t.equal(good.code, 0, good.stderr);
       const total = await countRows();
+      t.equal(await countQueued(), 0, 'the command sealed the pending row first');
+      t.equal(await countLinks(), total);
       t.same(reportOf(good.stdout), { ok: true, checked: total, unsealed: 0, headChainSeq: total, firstBroken: null });
 
-      const victim = (await sealedRows())[3]!;
-      await tamper(sql`update audit_events set detail = '{"rewritten": true}' where id = ${victim.id}`);
+      const victim = (await chainLinks())[3]!;
+      await tamper('audit_events', sql`update audit_events set detail = '{"rewritten": true}' where id = ${victim.id}`);
       const bad = await runCli(['verify-audit'], env);
       t.equal(bad.code, 2, 'exits 2 on a broken chain');
       t.match(reportOf(bad.stdout), {
         ok: false,
-        checked: victim.chainSeq! - 1,
-        firstBroken: { chainSeq: victim.chainSeq, auditEventId: victim.id, reason: /content/ },
+        checked: victim.chainSeq - 1,
+        firstBroken: { chainSeq: victim.chainSeq, auditEventId: victim.id, reason: /^content changed/ },
       });
       await tamper(
+        'audit_events',
         sql`update audit_events set detail = ${victim.detail === null ? null : JSON.stringify(victim.detail)}::jsonb where id = ${victim.id}`,
       );
       t.match(await audit.verify(), { ok: true });
     },
   );
 
-  t.test('the hash covers the row and its place (SQL and the stored chain agree)', async (t) => {
-    const [mismatch] = await rows<{ n: number }>(
+  t.test('the hash covers the row, its place and the link before (SQL and the stored chain agree)', async (t) => {
+    const [counts] = await rows<{ links: number; joined: number; mismatched: number }>(
       db,
-      sql`select count(*)::int as n from audit_events e
-          where e.chain_seq is not null and e.hash is distinct from audit_event_hash(e.prev_hash, e.chain_seq, e)`,
+      sql`select (select count(*) from audit_chain)::int as links,
+                 count(*)::int as joined,
+                 (count(*) filter (where c.hash is distinct from audit_event_hash(c.prev_hash, c.chain_seq, e)))::int as mismatched
+          from audit_chain c join audit_events e on e.seq = c.audit_seq`,
     );
-    t.equal(mismatch!.n, 0);
-    const [moved] = await rows<{ same: boolean }>(
+    t.ok(counts!.links > 10);
+    t.equal(counts!.joined, counts!.links, 'every link has its row');
+    t.equal(counts!.mismatched, 0);
+    const [moved] = await rows<{ place: boolean; prev: boolean; same: boolean }>(
       db,
-      sql`select audit_event_hash(e.prev_hash, e.chain_seq + 1, e) = e.hash as same from audit_events e where e.chain_seq = 1`,
+      sql`select audit_event_hash(c.prev_hash, c.chain_seq + 1, e) = c.hash as place,
+                 audit_event_hash(${GENESIS.replace(/^0/, '1')}, c.chain_seq, e) = c.hash as prev,
+                 audit_event_hash(c.prev_hash, c.chain_seq, e) = c.hash as same
+          from audit_chain c join audit_events e on e.seq = c.audit_seq where c.chain_seq = 1`,
     );
-    t.equal(moved!.same, false, 'the same row at another place hashes differently');
+    t.equal(moved!.same, true);
+    t.equal(moved!.place, false, 'the same row at another place hashes differently');
+    t.equal(moved!.prev, false, 'the same row after another link hashes differently');
   });
 });

@@ -24,12 +24,20 @@ t.test('a bad value stops start-up naming the variable', async (t) => {
   }
 });
 
-t.test('production refuses the development pepper', async (t) => {
-  t.throws(() => loadConfig({ NODE_ENV: 'production' }), /API_KEY_PEPPER/);
-  t.equal(
-    loadConfig({ NODE_ENV: 'production', API_KEY_PEPPER: 'a-real-secret-of-some-length' }).NODE_ENV,
-    'production',
+t.test('production refuses the development pepper and secrets key', async (t) => {
+  const key = `prod:${Buffer.alloc(32, 7).toString('base64')}`;
+  t.throws(() => loadConfig({ NODE_ENV: 'production', SECRETS_KEYS: key }), /API_KEY_PEPPER/);
+  t.throws(
+    () => loadConfig({ NODE_ENV: 'production', API_KEY_PEPPER: 'a-real-secret-of-some-length' }),
+    /SECRETS_KEYS/,
   );
+  t.throws(() => loadConfig({ SECRETS_KEYS: 'k1:short' }), /SECRETS_KEYS/);
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    API_KEY_PEPPER: 'a-real-secret-of-some-length',
+    SECRETS_KEYS: key,
+  });
+  t.equal(config.NODE_ENV, 'production');
 });
 
 t.test('the README documents every variable, scope and agency default', async (t) => {

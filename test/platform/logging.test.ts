@@ -93,7 +93,7 @@ t.test('API keys and the Authorization header never reach the log', async (t) =>
   const lines = log.lines();
   for (const id of requestIds) {
     t.ok(
-      lines.some((l) => l.requestId === id && l.msg === 'incoming request'),
+      lines.some((l) => l.requestId === id && l.msg === 'request completed'),
       `request ${id} is in the log`,
     );
   }
@@ -185,7 +185,7 @@ t.test('personal data never reaches the log', async (t) => {
   t.equal(lines.filter((l) => l.level === 50 && l.msg === 'bad account [REDACTED-NUMBER]').length, 1);
   t.match(line('with a message'), { err: { message: 'bad account [REDACTED-NUMBER]' } });
   t.match(
-    lines.find((l) => l.requestId === requestId && l.msg === 'incoming request'),
+    lines.find((l) => l.requestId === requestId && l.msg === 'request completed'),
     { req: { url: '/v1/audit-events?operation=[REDACTED-ID]&resourceType=[REDACTED-PHONE]' } },
     'a URL is scrubbed',
   );

@@ -25,7 +25,7 @@ const AuditEventSchema = z
   })
   .meta({ id: 'AuditEvent' });
 
-const eventOut = (e: typeof auditEvents.$inferSelect) => ({
+const eventOut = (e: typeof auditEvents.$inferSelect & { chainSeq: number | null; hash: string | null }) => ({
   id: e.id,
   occurredAt: e.occurredAt.toISOString(),
   clientId: e.clientId,

@@ -2,7 +2,7 @@ import { and, desc, eq, gte, lt, type SQL, sql } from 'drizzle-orm';
 import { type Db, type Executor, rows } from '../../db/client.js';
 import { clients } from '../clients/tables.js';
 import { jurisdictionCondition } from '../jurisdiction.js';
-import { auditEvents } from './tables.js';
+import { auditChain, auditEvents } from './tables.js';
 
 export type AuditOutcome = 'success' | 'denied' | 'failed';
 
@@ -52,6 +52,7 @@ export interface ChainReport {
 
 const GENESIS = '0'.repeat(64);
 const VERIFY_CHUNK = 50_000;
+const READ_BATCH_MAX = 500;
 
 export function createAuditService({ db }: { db: Db }) {
   /** Writes one audit row in the caller's transaction: it exists exactly when the change does. */
@@ -69,15 +70,59 @@ export function createAuditService({ db }: { db: Db }) {
     });
   }
 
+  // Reads are recorded in batches: every read waits until its row is written (nothing answers
+  // before its record exists), but the reads of one turn of the event loop share one INSERT. The
+  // commit does not wait for the WAL flush (synchronous_commit off for this statement alone): a
+  // database crash could lose the last fraction of a second of read records; records of changes
+  // are written in the change's own transaction and are as durable as the change.
+  type Waiting = { row: Record<string, unknown>; resolve: () => void; reject: (err: unknown) => void };
+  let batch: Waiting[] | null = null;
+
+  async function flushReads(reads: Waiting[]): Promise<void> {
+    for (let i = 0; i < reads.length; i += READ_BATCH_MAX) {
+      const slice = reads.slice(i, i + READ_BATCH_MAX);
+      try {
+        await db.execute(sql`
+          with async_commit as (select set_config('synchronous_commit', 'off', true))
+          insert into audit_events (client_id, agency, request_id, operation, resource_type, resource_ids, person_ids, outcome)
+          select client_id, agency, request_id, operation, resource_type, resource_ids, person_ids, 'success'
+          from async_commit, jsonb_to_recordset(${JSON.stringify(slice.map((w) => w.row))}::jsonb) as r(
+            client_id uuid, agency text, request_id text, operation text, resource_type text,
+            resource_ids text[], person_ids uuid[])`);
+        for (const w of slice) w.resolve();
+      } catch (err) {
+        for (const w of slice) w.reject(err);
+      }
+    }
+  }
+
   /**
-   * Records a read of data (who looked at what), in one round trip with asynchronous commit: see
-   * migration 0002. Never inside a transaction that changes anything: use `record` there.
+   * Records that someone read something (who looked at what); resolves once the row is written.
+   * Outside any transaction: reads change nothing, so there is none to join.
    */
-  async function recordRead(actor: AuditActor, entry: Omit<AuditEntry, 'outcome' | 'detail'>): Promise<void> {
-    await db.execute(
-      sql`select audit_record_read(${actor.clientId}, ${actor.agency}, ${actor.requestId}, ${entry.operation},
-             ${entry.resourceType}, ${sql.param(entry.resourceIds ?? [])}::text[], ${sql.param(entry.personIds ?? [])}::uuid[])`,
-    );
+  function recordRead(actor: AuditActor, entry: Omit<AuditEntry, 'outcome' | 'detail'>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (!batch) {
+        const reads: Waiting[] = (batch = []);
+        setImmediate(() => {
+          batch = null;
+          void flushReads(reads);
+        });
+      }
+      batch.push({
+        row: {
+          client_id: actor.clientId,
+          agency: actor.agency,
+          request_id: actor.requestId,
+          operation: entry.operation,
+          resource_type: entry.resourceType,
+          resource_ids: entry.resourceIds ?? [],
+          person_ids: entry.personIds ?? [],
+        },
+        resolve,
+        reject,
+      });
+    });
   }
 
   async function list(filter: AuditFilter) {
@@ -100,12 +145,14 @@ export function createAuditService({ db }: { db: Db }) {
     if (filter.to) conditions.push(lt(auditEvents.occurredAt, new Date(filter.to.getTime() + 1)));
     if (filter.beforeSeq !== undefined) conditions.push(lt(auditEvents.seq, filter.beforeSeq));
     const found = await db
-      .select()
+      .select({ event: auditEvents, chainSeq: auditChain.chainSeq, hash: auditChain.hash })
       .from(auditEvents)
+      .leftJoin(auditChain, eq(auditChain.auditSeq, auditEvents.seq))
       .where(and(...conditions))
       .orderBy(desc(auditEvents.seq))
       .limit(filter.limit + 1);
-    return { items: found.slice(0, filter.limit), more: found.length > filter.limit };
+    const items = found.slice(0, filter.limit).map((r) => ({ ...r.event, chainSeq: r.chainSeq, hash: r.hash }));
+    return { items, more: found.length > filter.limit };
   }
 
   /** Chains whatever is unsealed; returns how many rows it sealed. Safe to run from several instances. */
@@ -129,10 +176,7 @@ export function createAuditService({ db }: { db: Db }) {
       sql`select last_chain_seq::bigint::float8 as last_chain_seq, last_hash from audit_chain_head where id = 1`,
     );
     const headSeq = Number(head?.last_chain_seq ?? 0);
-    const [counts] = await rows<{ unsealed: number }>(
-      db,
-      sql`select count(*)::int as unsealed from audit_events where chain_seq is null`,
-    );
+    const [counts] = await rows<{ unsealed: number }>(db, sql`select count(*)::int as unsealed from audit_unsealed`);
     let prevHash = GENESIS;
     let checked = 0;
     for (let from = 0; from < headSeq || from === 0; from += VERIFY_CHUNK) {
@@ -149,17 +193,18 @@ export function createAuditService({ db }: { db: Db }) {
         db,
         sql`
         with chunk as (
-          select e.chain_seq, e.id, e.prev_hash, e.hash,
-                 audit_event_hash(e.prev_hash, e.chain_seq, e) as expected,
-                 lag(e.hash) over (order by e.chain_seq) as prior_hash,
-                 ${from}::bigint + row_number() over (order by e.chain_seq) as expected_seq
-          from audit_events e
-          where e.chain_seq > ${from} and e.chain_seq <= ${to}
+          select c.chain_seq, e.id, e.seq as event_seq, c.prev_hash, c.hash,
+                 case when e.seq is not null then audit_event_hash(c.prev_hash, c.chain_seq, e) end as expected,
+                 lag(c.hash) over (order by c.chain_seq) as prior_hash,
+                 ${from}::bigint + row_number() over (order by c.chain_seq) as expected_seq
+          from audit_chain c left join audit_events e on e.seq = c.audit_seq
+          where c.chain_seq > ${from} and c.chain_seq <= ${to}
         )
         select chain_seq::float8 as chain_seq, id::text, reason, null as last_hash, (expected_seq - ${from} - 1)::float8 as n from (
-          select chain_seq, id, expected_seq,
+          select chain_seq, id, event_seq, expected_seq,
             case
-              when chain_seq <> expected_seq then 'gap: audit rows before this one are missing'
+              when chain_seq <> expected_seq then 'gap: links of the chain before this one are missing'
+              when event_seq is null then 'row missing: the audit row this link seals was deleted'
               when prev_hash is distinct from coalesce(prior_hash, ${prevHash}) then 'link broken: prev_hash does not match the row before'
               when hash is distinct from expected then 'content changed: the row no longer matches its hash'
             end as reason
@@ -215,7 +260,7 @@ export function createAuditService({ db }: { db: Db }) {
     // The last row and the head as of one moment (a sealer moves both in one transaction).
     const [max] = await rows<{ max: number | null; head: number | null }>(
       db,
-      sql`select (select max(chain_seq) from audit_events)::float8 as max,
+      sql`select (select max(chain_seq) from audit_chain)::float8 as max,
                  (select last_chain_seq from audit_chain_head where id = 1)::float8 as head`,
     );
     if (Number(max?.max ?? 0) !== Number(max?.head ?? 0)) {
@@ -231,6 +276,27 @@ export function createAuditService({ db }: { db: Db }) {
             Number(max?.max ?? 0) < Number(max?.head ?? 0)
               ? 'head mismatch: rows are missing at the end of the chain'
               : 'head mismatch: sealed rows lie beyond the head',
+        },
+      };
+    }
+    // A row neither chained nor queued (its queue entry removed) would otherwise go unnoticed.
+    const [outside] = await rows<{ id: string }>(
+      db,
+      sql`select e.id::text from audit_events e
+          where not exists (select 1 from audit_chain c where c.audit_seq = e.seq)
+            and not exists (select 1 from audit_unsealed u where u.seq = e.seq)
+          order by e.seq limit 1`,
+    );
+    if (outside) {
+      return {
+        ok: false,
+        checked,
+        unsealed: counts?.unsealed ?? 0,
+        headChainSeq: headSeq,
+        firstBroken: {
+          chainSeq: headSeq + 1,
+          auditEventId: outside.id,
+          reason: 'row outside the chain: neither chained nor queued for sealing',
         },
       };
     }

@@ -3,6 +3,8 @@ import type { Db } from '../../db/client.js';
 import { conflict, invalidState, notFound, ProblemError, validationError } from '../errors.js';
 import { jurisdictionCondition, type Jurisdictional, jurisdictionPattern } from '../jurisdiction.js';
 import type { AuditActor, AuditService } from '../audit/service.js';
+import { apiKeyIssued, apiKeyRevoked, clientCreated, clientUpdated } from '../events/catalogue.js';
+import type { EventService } from '../events/service.js';
 import type { RegionService } from '../regions/service.js';
 import { type Agency, defaultScopes, type Scope } from '../scopes.js';
 import { hashApiKey, looksLikeApiKey, newApiKey } from './keys.js';
@@ -38,6 +40,7 @@ export interface ClientChanges {
 interface Deps {
   db: Db;
   audit: AuditService;
+  events: EventService;
   regions: RegionService;
   pepper: string;
   /** How long this instance may answer a key from memory (0: never). Changes made here clear it at once. */
@@ -47,8 +50,8 @@ interface Deps {
 const AUTH_CACHE_MAX = 10_000;
 
 /** Keys and clients. An admin acts only inside its own jurisdiction, like everyone else. */
-export function createClientService({ db, audit, regions, pepper, authCacheTtlMs = 0 }: Deps) {
-  // Key hash → client, so a busy client does not cost a query per request. Any change to a client
+export function createClientService({ db, audit, events, regions, pepper, authCacheTtlMs = 0 }: Deps) {
+  // Key → client, so a busy client does not cost a query per request. Any change to a client
   // or key made through this instance empties it; other instances see the change within the TTL.
   const authCache = new Map<string, { client: AuthenticatedClient; until: number }>();
   // Bumped after every committed change, so a lookup that raced a change is not remembered.
@@ -60,14 +63,16 @@ export function createClientService({ db, audit, regions, pepper, authCacheTtlMs
 
   async function authenticate(key: string): Promise<AuthenticatedClient | null> {
     if (!looksLikeApiKey(key)) return null;
-    const keyHash = hashApiKey(key, pepper);
-    const cached = authCache.get(keyHash);
+    // Keyed by the key itself, which this process holds anyway while it serves the request: a hit
+    // costs no HMAC. Only the HMAC is ever stored anywhere else.
+    const cached = authCache.get(key);
     if (cached && cached.until > Date.now()) return cached.client;
+    const keyHash = hashApiKey(key, pepper);
     const startedAt = generation;
     const client = await lookUp(keyHash);
     if (client && authCacheTtlMs > 0 && startedAt === generation) {
       if (authCache.size >= AUTH_CACHE_MAX) authCache.clear();
-      authCache.set(keyHash, { client, until: Date.now() + authCacheTtlMs });
+      authCache.set(key, { client, until: Date.now() + authCacheTtlMs });
     }
     return client;
   }
@@ -133,6 +138,11 @@ export function createClientService({ db, audit, regions, pepper, authCacheTtlMs
         .insert(apiKeys)
         .values({ clientId: client!.id, prefix, keyHash: hashApiKey(key, pepper), label: input.keyLabel ?? null })
         .returning();
+      await events.publish(tx, clientCreated, {
+        subject: `client/${client!.id}`,
+        region: client!.jurisdiction,
+        data: { clientId: client!.id, name: client!.name, agency: client!.agency, jurisdiction: client!.jurisdiction },
+      });
       await audit.record(tx, actor, {
         operation: 'createClient',
         resourceType: 'client',
@@ -200,6 +210,15 @@ export function createClientService({ db, audit, regions, pepper, authCacheTtlMs
         })
         .where(eq(clients.id, id))
         .returning();
+      await events.publish(tx, clientUpdated, {
+        subject: `client/${id}`,
+        region: updated!.jurisdiction,
+        data: {
+          clientId: id,
+          changed: Object.keys(changes).filter((k) => changes[k as keyof ClientChanges] !== undefined),
+          enabled: updated!.enabled,
+        },
+      });
       await audit.record(tx, actor, {
         operation: 'updateClient',
         resourceType: 'client',
@@ -233,6 +252,11 @@ export function createClientService({ db, audit, regions, pepper, authCacheTtlMs
           expiresAt: expiresAt ?? null,
         })
         .returning();
+      await events.publish(tx, apiKeyIssued, {
+        subject: `client/${clientId}`,
+        region: client.jurisdiction,
+        data: { clientId, keyId: apiKey!.id },
+      });
       await audit.record(tx, actor, {
         operation: 'issueApiKey',
         resourceType: 'api_key',
@@ -248,7 +272,7 @@ export function createClientService({ db, audit, regions, pepper, authCacheTtlMs
   }
 
   async function revokeKey(caller: Jurisdictional, actor: AuditActor, clientId: string, keyId: string) {
-    await get(caller, clientId);
+    const client = await get(caller, clientId);
     const changed = await db.transaction(async (tx) => {
       const [current] = await tx
         .select()
@@ -262,6 +286,11 @@ export function createClientService({ db, audit, regions, pepper, authCacheTtlMs
         .set({ revokedAt: sql`now()` })
         .where(eq(apiKeys.id, keyId))
         .returning();
+      await events.publish(tx, apiKeyRevoked, {
+        subject: `client/${clientId}`,
+        region: client.jurisdiction,
+        data: { clientId, keyId },
+      });
       await audit.record(tx, actor, {
         operation: 'revokeApiKey',
         resourceType: 'api_key',

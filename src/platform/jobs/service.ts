@@ -4,6 +4,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { type Db, type Executor, rows } from '../../db/client.js';
 import { jurisdictionCondition, type Jurisdictional } from '../jurisdiction.js';
 import { notFound, ProblemError } from '../errors.js';
+import { jobFinished } from '../events/catalogue.js';
+import type { EventService } from '../events/service.js';
 import { jobs } from './tables.js';
 
 export type JobRow = typeof jobs.$inferSelect;
@@ -27,6 +29,7 @@ export interface EnqueueOptions {
 
 interface Deps {
   db: Db;
+  events: EventService;
   log: FastifyBaseLogger;
   leaseMs: number;
   pollMs: number;
@@ -37,7 +40,7 @@ interface Deps {
  * worker claims a job with FOR UPDATE SKIP LOCKED and holds it by a lease it renews while running;
  * a job whose lease ran out (its worker died) is claimed again, up to max_attempts.
  */
-export function createJobService({ db, log, leaseMs, pollMs }: Deps) {
+export function createJobService({ db, events, log, leaseMs, pollMs }: Deps) {
   const handlers = new Map<string, JobHandler>();
   const workerId = randomUUID();
   let timer: NodeJS.Timeout | null = null;
@@ -128,17 +131,30 @@ export function createJobService({ db, log, leaseMs, pollMs }: Deps) {
     return job ?? null;
   }
 
+  /** Ends a job and tells the client that started it (job.finished), in one transaction. */
   async function finish(job: JobRow, outcome: { result?: Record<string, unknown>; problem?: Record<string, unknown> }) {
-    await db
-      .update(jobs)
-      .set({
-        status: outcome.problem ? 'failed' : 'succeeded',
-        result: outcome.result ?? null,
-        problem: outcome.problem ?? null,
-        leaseUntil: null,
-        finishedAt: sql`now()`,
-      })
-      .where(and(eq(jobs.id, job.id), eq(jobs.workerId, workerId)));
+    const status = outcome.problem ? 'failed' : 'succeeded';
+    await db.transaction(async (tx) => {
+      const finished = await tx
+        .update(jobs)
+        .set({
+          status,
+          result: outcome.result ?? null,
+          problem: outcome.problem ?? null,
+          leaseUntil: null,
+          finishedAt: sql`now()`,
+        })
+        .where(and(eq(jobs.id, job.id), eq(jobs.workerId, workerId)))
+        .returning({ id: jobs.id });
+      // A job taken over by another worker is that worker's to finish and announce.
+      if (finished.length === 0 || !job.clientId || !job.region) return;
+      await events.publish(tx, jobFinished, {
+        subject: `job/${job.id}`,
+        region: job.region,
+        audienceClientId: job.clientId,
+        data: { jobId: job.id, jobType: job.type, status },
+      });
+    });
   }
 
   async function runOne(job: JobRow): Promise<void> {

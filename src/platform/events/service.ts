@@ -1,0 +1,127 @@
+import { sql } from 'drizzle-orm';
+import type { z } from 'zod';
+import { type Db, type Executor, rows } from '../../db/client.js';
+import type { AuthenticatedClient } from '../clients/service.js';
+import { type EventDefinition, eventDefinition } from './catalogue.js';
+import { eventSubjects, events } from './tables.js';
+
+export interface NewEvent<T extends z.ZodType> {
+  subject: string;
+  region: string;
+  data: z.input<T>;
+  /** Only this client may see the event. */
+  audienceClientId?: string | null;
+}
+
+export interface FeedEvent {
+  id: string;
+  type: string;
+  timestamp: string;
+  subject: string;
+  subjectSeq: number;
+  region: string;
+  position: number;
+  data: Record<string, unknown>;
+}
+
+interface FeedRow {
+  id: string;
+  type: string;
+  occurred_at: string | Date;
+  subject: string;
+  subject_seq: number;
+  region: string;
+  position: number;
+  data: Record<string, unknown>;
+}
+
+export const feedEventOf = (r: FeedRow): FeedEvent => ({
+  id: r.id,
+  type: r.type,
+  timestamp: new Date(r.occurred_at).toISOString(),
+  subject: r.subject,
+  subjectSeq: Number(r.subject_seq),
+  region: r.region,
+  position: Number(r.position),
+  data: r.data,
+});
+
+/** The outbox, its sequencer, and the pull feed. */
+export function createEventService({ db }: { db: Db }) {
+  /**
+   * Writes an event in the caller's transaction: it exists if and only if the change commits. The
+   * subject's counter row stays locked until then, so the subject's events are numbered in commit
+   * order without gaps.
+   */
+  async function publish<T extends z.ZodType>(tx: Executor, definition: EventDefinition<T>, event: NewEvent<T>) {
+    if (eventDefinition(definition.type) !== (definition as EventDefinition)) {
+      throw new Error(`event type ${definition.type} is not in the catalogue`);
+    }
+    const data = definition.data.parse(event.data) as Record<string, unknown>;
+    const [counter] = await tx
+      .insert(eventSubjects)
+      .values({ subject: event.subject, lastSeq: 1 })
+      .onConflictDoUpdate({ target: eventSubjects.subject, set: { lastSeq: sql`${eventSubjects.lastSeq} + 1` } })
+      .returning({ seq: eventSubjects.lastSeq });
+    const [written] = await tx
+      .insert(events)
+      .values({
+        type: definition.type,
+        subject: event.subject,
+        subjectSeq: counter!.seq,
+        region: event.region,
+        scope: definition.scope,
+        audienceClientId: event.audienceClientId ?? null,
+        data,
+      })
+      .returning({ id: events.id, subjectSeq: events.subjectSeq });
+    return written!;
+  }
+
+  /**
+   * Gives committed events their feed positions and fans them out to the webhook subscriptions
+   * that may see them, in one transaction (events_sequence(), migration 0003). Safe to run from
+   * several instances at once: one sequences, the others find the head taken and return 0.
+   */
+  async function sequence(batch = 1_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const [done] = await rows<{ n: number }>(db, sql`select events_sequence(${batch})::int as n`);
+      total += done?.n ?? 0;
+      if ((done?.n ?? 0) < batch) return total;
+    }
+  }
+
+  /**
+   * Events the caller may see, oldest first, after a feed position. `nextPosition` is where to go
+   * on from: past the last event returned, or, when the page is not full, past everything
+   * sequenced so far, so a reader that sees nothing does not scan the same stretch again.
+   */
+  async function feed(
+    caller: AuthenticatedClient,
+    query: { after: number; types?: string[] | undefined; limit: number },
+  ): Promise<{ items: FeedEvent[]; nextPosition: number }> {
+    const [head] = await rows<{ last: number }>(
+      db,
+      sql`select last_position::float8 as last from event_feed_head where id = 1`,
+    );
+    const upTo = Number(head?.last ?? 0);
+    const found = await rows<FeedRow>(
+      db,
+      sql`select id, type, occurred_at, subject, subject_seq, region, position::float8 as position, data
+          from events
+          where position > ${query.after} and position <= ${upTo}
+            and event_visible(scope, region, audience_client_id, ${caller.id}::uuid, ${sql.param(caller.scopes)}::text[], ${caller.jurisdiction})
+            ${query.types?.length ? sql`and type = any(${sql.param(query.types)}::text[])` : sql``}
+          order by position
+          limit ${query.limit}`,
+    );
+    const items = found.map(feedEventOf);
+    const nextPosition = items.length === query.limit ? items.at(-1)!.position : Math.max(upTo, query.after);
+    return { items, nextPosition };
+  }
+
+  return { publish, sequence, feed };
+}
+
+export type EventService = ReturnType<typeof createEventService>;
