@@ -145,7 +145,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         `Rate limit of ${context.max} requests a minute exceeded; retry in ${context.after}.`,
       ),
   });
-  await app.register(idempotencyPlugin, { ttlHours: config.IDEMPOTENCY_TTL_HOURS, waitMs: config.IDEMPOTENCY_WAIT_MS });
+  await app.register(idempotencyPlugin, {
+    ttlHours: config.IDEMPOTENCY_TTL_HOURS,
+    waitMs: config.IDEMPOTENCY_WAIT_MS,
+    pepper: config.API_KEY_PEPPER,
+  });
 
   // Platform routes.
   await app.register(healthRoutes);

@@ -3,6 +3,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { createJsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { eventDefinitions, eventEnvelope, webhookPinged } from './events/catalogue.js';
 import { problemKinds } from './errors.js';
 import { problems } from './http.js';
 
@@ -60,6 +62,46 @@ function dropUnreferencedSchemas<T>(document: T): T {
   return document;
 }
 
+/**
+ * Every event type's message under `webhooks` (OpenAPI 3.1): what a subscribed endpoint receives,
+ * the same envelope the feed returns.
+ */
+function withWebhooks<T>(document: T): T {
+  const message = (type: string, summary: string, data: z.ZodType, scope?: string) => ({
+    post: {
+      operationId: `on_${type.replace('.', '_')}`,
+      summary,
+      description: [
+        scope
+          ? `Sent to subscriptions of clients holding \`${scope}\` whose jurisdiction contains the event's region.`
+          : '',
+        'Signed as the Standard Webhooks specification says: verify `webhook-signature` over `webhook-id`, `webhook-timestamp` and the raw body. `webhook-id` is the same on every retry.',
+      ]
+        .filter(Boolean)
+        .join(' '),
+      tags: ['Events'],
+      parameters: ['webhook-id', 'webhook-timestamp', 'webhook-signature'].map((name) => ({
+        name,
+        in: 'header',
+        required: true,
+        schema: { type: 'string' },
+      })),
+      requestBody: {
+        required: true,
+        content: { 'application/json': { schema: z.toJSONSchema(eventEnvelope(data, type), { io: 'output' }) } },
+      },
+      responses: {
+        '2XX': { description: 'Received. Any other answer is retried, except 410 Gone, which ends the subscription.' },
+      },
+    },
+  });
+  const webhooks = Object.fromEntries([
+    ...eventDefinitions().map((d) => [d.type, message(d.type, d.summary, d.data, d.scope)]),
+    [webhookPinged.type, message(webhookPinged.type, webhookPinged.summary, webhookPinged.data)],
+  ]);
+  return { ...(document as object), webhooks } as T;
+}
+
 type RouteSchema = Record<string, unknown> & { response?: Record<string, unknown>; config?: unknown };
 
 /**
@@ -104,7 +146,7 @@ export const openapiPlugin = fp(
         };
         return zodTransform({ ...document, schema: withErrors } as typeof document);
       },
-      transformObject: (document) => dropUnreferencedSchemas(jsonSchemaTransformObject(document)),
+      transformObject: (document) => withWebhooks(dropUnreferencedSchemas(jsonSchemaTransformObject(document))),
     });
     await app.register(swaggerUi, { routePrefix: '/docs' });
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

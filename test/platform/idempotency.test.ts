@@ -1,7 +1,8 @@
-import { count, eq } from 'drizzle-orm';
+import { count, eq, sql } from 'drizzle-orm';
 import type { FastifyInstance } from 'fastify';
 import t from 'tap';
 import { clients } from '../../src/platform/clients/tables.js';
+import { idempotencyKeys } from '../../src/platform/idempotency/tables.js';
 import { freshDatabase, json, onPostgres, testApp } from '../helpers.js';
 
 /** A promise and the function that settles it. */
@@ -150,6 +151,40 @@ t.test('Idempotency-Key on POST', async (t) => {
     t.equal(later.headers['idempotent-replayed'], 'true');
     t.equal(later.body, done.body);
     t.equal(slowCalls, 1);
+  });
+
+  t.test('the store holds neither the keys nor readable answers (an issued API key stays secret)', async (t) => {
+    const res = await createClient('stored secretly', 'secret-answer-1');
+    t.equal(res.statusCode, 201);
+    const apiKey = json<{ apiKey: { key: string } }>(res).apiKey.key;
+    const stored = await db.select().from(idempotencyKeys);
+    const text = JSON.stringify(stored);
+    t.ok(stored.length > 0);
+    t.notOk(text.includes('secret-answer-1'), 'the Idempotency-Key is not stored');
+    t.notOk(text.includes(apiKey), 'the API key in the answer is not readable');
+    t.notOk(text.includes('stored secretly'), 'nor anything else of the answer');
+    const replay = await createClient('stored secretly', 'secret-answer-1');
+    t.equal(replay.body, res.body, 'yet the key’s holder gets the answer back');
+  });
+
+  t.test('a key whose request died with its process can be used again after a while', async (t) => {
+    slowCalls = 0;
+    slowEntered = deferred();
+    slowGate = deferred();
+    const request = { method: 'POST' as const, url: '/v1/test/slow', payload: { n: 2 } };
+    const headers = { ...admin.headers, 'idempotency-key': 'abandoned-1' };
+    const first = app.inject({ ...request, headers });
+    await slowEntered.promise;
+    t.equal((await app.inject({ ...request, headers })).statusCode, 409, 'in flight: refused');
+    // As if the process running it had died long ago.
+    await db.update(idempotencyKeys).set({ inFlightUntil: sql`now() - interval '1 second'` });
+    slowEntered = deferred();
+    const retrying = app.inject({ ...request, headers });
+    await slowEntered.promise;
+    t.equal(slowCalls, 2, 'the retry runs the handler');
+    slowGate.resolve();
+    const [retry] = await Promise.all([retrying, first]);
+    t.equal(retry.statusCode, 201);
   });
 
   t.test('a 5xx answer releases the key: a retry runs again, and its answer is kept', async (t) => {

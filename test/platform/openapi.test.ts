@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import t from 'tap';
+import { eventTypes } from '../../src/platform/events/catalogue.js';
 import { json, testApp } from '../helpers.js';
 
 type Operation = {
@@ -66,6 +67,14 @@ t.test('OpenAPI document', async (t) => {
         }
       }
     }
+  });
+
+  t.test('every event type’s message is documented under webhooks', async (t) => {
+    const webhooks = (served as unknown as { webhooks: Record<string, { post: { requestBody: unknown } }> }).webhooks;
+    for (const type of [...eventTypes(), 'webhook.pinged']) {
+      t.ok(webhooks[type]?.post.requestBody, `${type} is documented`);
+    }
+    t.equal(Object.keys(webhooks).length, eventTypes().length + 1, 'and nothing else');
   });
 
   t.test('the interactive documentation is served at /docs', async (t) => {

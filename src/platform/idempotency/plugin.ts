@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { and, eq, lt, sql } from 'drizzle-orm';
+import { and, eq, lt, or, sql } from 'drizzle-orm';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ProblemError, validationError } from '../errors.js';
@@ -8,18 +8,48 @@ import { idempotencyKeys } from './tables.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    idempotencyKey: string | null;
+    /** Set when this request holds an Idempotency-Key; its answer is stored when it is sent. */
+    idempotency: ReturnType<typeof keyCrypto> | null;
   }
 }
 
 interface Options {
   ttlHours: number;
   waitMs: number;
+  /** Secret for keyed hashes (the service's API_KEY_PEPPER). */
+  pepper: string;
 }
+
+/** Requests run far shorter than this; long work is a job. Past it, an in-flight key is abandoned. */
+const ABANDONED_AFTER_S = 300;
 
 const keyPattern = /^[\x21-\x7e]{1,255}$/;
 /** Headers worth replaying with a stored answer. */
 const replayedHeaders = ['content-type', 'location', 'etag'];
+
+/**
+ * What is stored of a key: its HMAC, and its answer encrypted under a key derived from it, so the
+ * table alone gives neither the keys nor the answers (which may hold a newly issued API key).
+ */
+function keyCrypto(pepper: string, clientId: string, key: string) {
+  const stored = createHmac('sha256', pepper).update(`idempotency-key\n${clientId}\n${key}`).digest('hex');
+  const sealKey = createHmac('sha256', pepper).update(`idempotency-answer\n${clientId}\n${key}`).digest();
+  return {
+    stored,
+    seal(plain: string): string {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', sealKey, iv);
+      const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+      return Buffer.concat([iv, cipher.getAuthTag(), data]).toString('base64');
+    },
+    open(sealed: string): string {
+      const raw = Buffer.from(sealed, 'base64');
+      const decipher = createDecipheriv('aes-256-gcm', sealKey, raw.subarray(0, 12));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+    },
+  };
+}
 
 function requestHash(request: FastifyRequest): string {
   return createHash('sha256')
@@ -33,11 +63,12 @@ function requestHash(request: FastifyRequest): string {
  * for it (up to IDEMPOTENCY_WAIT_MS) and then answers 409. Keys are per client, kept in the database.
  */
 export const idempotencyPlugin = fp(
-  async (app: FastifyInstance, { ttlHours, waitMs }: Options) => {
+  async (app: FastifyInstance, { ttlHours, waitMs, pepper }: Options) => {
     const db = app.database.db;
-    app.decorateRequest('idempotencyKey', null);
+    app.decorateRequest('idempotency', null);
 
-    async function replay(request: FastifyRequest, reply: FastifyReply, clientId: string, key: string, hash: string) {
+    async function replay(reply: FastifyReply, clientId: string, crypto: ReturnType<typeof keyCrypto>, hash: string) {
+      const key = crypto.stored;
       const deadline = Date.now() + waitMs;
       for (;;) {
         const [row] = await db
@@ -55,7 +86,7 @@ export const idempotencyPlugin = fp(
         if (row.state === 'completed') {
           reply.headers(row.responseHeaders ?? {});
           reply.header('idempotent-replayed', 'true');
-          return reply.code(row.responseStatus ?? 200).send(row.responseBody ?? '');
+          return reply.code(row.responseStatus ?? 200).send(row.responseBody ? crypto.open(row.responseBody) : '');
         }
         if (Date.now() >= deadline) {
           throw new ProblemError(
@@ -81,42 +112,49 @@ export const idempotencyPlugin = fp(
       }
       const clientId = request.client.id;
       const hash = requestHash(request);
+      const crypto = keyCrypto(pepper, clientId, key);
+      const stored = crypto.stored;
       for (let attempt = 0; attempt < 3; attempt++) {
-        // Expired keys are forgotten lazily, when their key comes round again.
+        // Expired keys, and keys whose request died with its process, are forgotten lazily,
+        // when their key comes round again.
         await db
           .delete(idempotencyKeys)
           .where(
             and(
               eq(idempotencyKeys.clientId, clientId),
-              eq(idempotencyKeys.key, key),
-              lt(idempotencyKeys.expiresAt, sql`now()`),
+              eq(idempotencyKeys.key, stored),
+              or(
+                lt(idempotencyKeys.expiresAt, sql`now()`),
+                and(eq(idempotencyKeys.state, 'in_flight'), lt(idempotencyKeys.inFlightUntil, sql`now()`)),
+              ),
             ),
           );
         const claimed = await db
           .insert(idempotencyKeys)
           .values({
             clientId,
-            key,
+            key: stored,
             requestHash: hash,
             expiresAt: sql`now() + make_interval(hours => ${ttlHours})`,
+            inFlightUntil: sql`now() + make_interval(secs => ${ABANDONED_AFTER_S})`,
           })
           .onConflictDoNothing()
           .returning({ key: idempotencyKeys.key });
         if (claimed.length > 0) {
-          request.idempotencyKey = key;
+          request.idempotency = crypto;
           return;
         }
-        const answered = await replay(request, reply, clientId, key, hash);
+        const answered = await replay(reply, clientId, crypto, hash);
         if (answered !== false) return answered;
       }
       throw new ProblemError(409, 'idempotency-key-in-flight', 'The Idempotency-Key is contended; retry shortly.');
     });
 
     app.addHook('onSend', async (request, reply, payload) => {
-      const key = request.idempotencyKey;
-      if (!key || !request.client) return payload;
-      request.idempotencyKey = null;
-      const where = and(eq(idempotencyKeys.clientId, request.client.id), eq(idempotencyKeys.key, key));
+      const crypto = request.idempotency;
+      if (!crypto || !request.client) return payload;
+      request.idempotency = null;
+      const where = and(eq(idempotencyKeys.clientId, request.client.id), eq(idempotencyKeys.key, crypto.stored));
       if (reply.statusCode >= 500 || (payload !== null && typeof payload !== 'string')) {
         // Nothing was done, or nothing we can replay: let a retry run afresh.
         await db.delete(idempotencyKeys).where(where);
@@ -133,7 +171,7 @@ export const idempotencyPlugin = fp(
           state: 'completed',
           responseStatus: reply.statusCode,
           responseHeaders: headers,
-          responseBody: payload ?? '',
+          responseBody: crypto.seal(payload ?? ''),
         })
         .where(where);
       return payload;

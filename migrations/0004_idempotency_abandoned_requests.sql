@@ -1,0 +1,1 @@
+ALTER TABLE "idempotency_keys" ADD COLUMN "in_flight_until" timestamp with time zone DEFAULT now() NOT NULL;
