@@ -16,6 +16,8 @@ const MAX_RETRY_AFTER_S = 86_400;
 
 interface Claimed {
   id: string;
+  /** `cancelled` when the subscription's client may no longer see the event: not sent. */
+  status: 'delivering' | 'cancelled';
   subscription_id: string;
   url: string;
   secret: string;
@@ -97,8 +99,13 @@ export function createWebhookDeliverer({
     return rows<Claimed>(
       db,
       sql`with due as (
-            select d.id from webhook_deliveries d
+            select d.id,
+                   cl.enabled and (d.event_id is null or event_visible(
+                     e.scope, e.region, e.audience_client_id, cl.id, cl.scopes, cl.jurisdiction)) as visible
+            from webhook_deliveries d
             join webhook_subscriptions s on s.id = d.subscription_id and s.enabled
+            join clients cl on cl.id = s.client_id
+            left join events e on e.id = d.event_id
             where ((d.status = 'pending' and d.next_attempt_at <= now())
                    or (d.status = 'delivering' and d.lease_until < now()))
               and not exists (
@@ -110,11 +117,14 @@ export function createWebhookDeliverer({
             for update of d skip locked),
           claimed as (
             update webhook_deliveries d
-            set status = 'delivering', attempts = d.attempts + 1,
-                lease_until = now() + make_interval(secs => ${leaseMs / 1000})
+            set status = case when due.visible then 'delivering' else 'cancelled' end,
+                attempts = d.attempts + case when due.visible then 1 else 0 end,
+                lease_until = case when due.visible then now() + make_interval(secs => ${leaseMs / 1000}) end,
+                last_error = case when due.visible then d.last_error
+                                  else 'Not sent: the subscription’s client may no longer see this event' end
             from due where d.id = due.id
-            returning d.id, d.subscription_id, d.event_id, d.attempts, d.subject)
-          select c.id, c.subscription_id, c.attempts, c.event_id, c.subject,
+            returning d.id, d.status, d.subscription_id, d.event_id, d.attempts, d.subject)
+          select c.id, c.status, c.subscription_id, c.attempts, c.event_id, c.subject,
                  s.url, s.secret, s.previous_secret,
                  coalesce(s.previous_secret_expires_at > now(), false) as previous_valid,
                  e.type, e.occurred_at, e.subject_seq, e.region, e.position::float8 as position, e.data
@@ -240,8 +250,10 @@ export function createWebhookDeliverer({
     while (!stopped) {
       const batch = await claim(concurrency);
       if (batch.length === 0) break;
-      const outcomes = await Promise.all(batch.map(send));
-      await record(outcomes);
+      // Visibility is checked again when sending: the client's scopes, jurisdiction or enabled flag
+      // may have changed since the event was fanned out (e.g. while the receiver was down).
+      const outcomes = await Promise.all(batch.filter((d) => d.status === 'delivering').map(send));
+      if (outcomes.length > 0) await record(outcomes);
       sent += outcomes.length;
     }
     return sent;

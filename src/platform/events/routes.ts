@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, callerOf } from '../auth.js';
-import { ProblemError } from '../errors.js';
+import { ProblemError, validationError } from '../errors.js';
 import { problems, timestamp } from '../http.js';
 import { eventEnvelope, eventTypes } from './catalogue.js';
 import type { EventService } from './service.js';
@@ -90,14 +90,15 @@ export const eventRoutes: FastifyPluginAsyncZod<{ events: EventService; subscrip
     },
     async (request) => {
       const { after, types: typeList, limit } = request.query;
-      const page = await events.feed(callerOf(request), {
-        after: Number(after),
-        types: typeList
-          ?.split(',')
-          .map((t) => t.trim())
-          .filter(Boolean),
-        limit,
-      });
+      const wanted = typeList
+        ?.split(',')
+        .map((t) => t.trim())
+        .filter(Boolean);
+      const unknown = wanted?.filter((t) => !eventTypes().includes(t)) ?? [];
+      if (unknown.length > 0) {
+        throw validationError([{ in: 'query', pointer: '/types', detail: `${unknown.join(', ')}: not an event type` }]);
+      }
+      const page = await events.feed(callerOf(request), { after: Number(after), types: wanted, limit });
       return { items: page.items, nextCursor: String(page.nextPosition) };
     },
   );
