@@ -27,6 +27,8 @@ import { problemHandler } from './platform/problem-handler.js';
 import { problemRoutes } from './platform/problem-routes.js';
 import { regionRoutes } from './platform/regions/routes.js';
 import { createRegionService, type RegionService } from './platform/regions/service.js';
+import { programRoutes } from './modules/registry/programs.routes.js';
+import { createProgramService, type ProgramService } from './modules/registry/programs.service.js';
 
 export const version = '0.1.0';
 
@@ -38,6 +40,7 @@ export interface Services {
   events: EventService;
   subscriptions: SubscriptionService;
   webhooks: WebhookDeliverer;
+  programs: ProgramService;
 }
 
 declare module 'fastify' {
@@ -124,7 +127,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     leaseMs: config.WEBHOOK_TIMEOUT_MS * 3,
     pollMs: config.EVENTS_POLL_MS,
   });
-  app.decorate('services', { audit, regions, clients, jobs, events, subscriptions, webhooks });
+  // Modules' services, in the order they depend on each other.
+  const programs = createProgramService({ db, audit, events, regions });
+  app.decorate('services', { audit, regions, clients, jobs, events, subscriptions, webhooks, programs });
   app.addHook('onClose', async () => webhooks.stop());
 
   // Platform: errors, docs, metrics, who is calling, how often, and at most once.
@@ -161,6 +166,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(eventRoutes, { events, subscriptions });
 
   // Modules come here, in the order they depend on each other.
+  await app.register(programRoutes, { programs, regions });
 
   if (options.background ?? config.JOBS_ENABLED) startBackground(app, config);
   return app;
@@ -169,15 +175,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 /** The job worker, the audit sealer, the event sequencer and the webhook sender; stopped before the database closes. */
 function startBackground(app: FastifyInstance, config: Config) {
   const { jobs, audit, events, webhooks } = app.services;
+  // Runs work every `ms`, skipping a tick while the previous run is still going.
   const every = (ms: number, name: string, work: () => Promise<unknown>) => {
-    let busy: Promise<unknown> = Promise.resolve();
-    let stopped = false;
+    let busy: Promise<unknown> | null = null;
     const timer = setInterval(() => {
-      if (stopped) return;
-      busy = busy.then(work).catch((err: unknown) => app.log.warn({ err }, `${name} could not run`));
+      busy ??= work()
+        .catch((err: unknown) => app.log.warn({ err }, `${name} could not run`))
+        .finally(() => (busy = null));
     }, ms);
     return async () => {
-      stopped = true;
       clearInterval(timer);
       await busy;
     };

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
 import { openDatabase } from './db/client.js';
-import { seedDemo } from './demo.js';
+import { DEMO_STANDARD_LABEL, seedDemo } from './demo.js';
 import { configOrExit, startServer } from './server.js';
 import { ProblemError } from './platform/errors.js';
 
@@ -15,7 +15,8 @@ const usage = `Usage: npm run cli -- <command> [options]
   verify-audit                     seal pending audit rows, verify the hash chain, report the first broken link
   openapi [--out openapi/openapi.json]
                                    write the OpenAPI document
-  demo                             seed demo clients (one per agency, keys printed once), then serve`;
+  demo                             seed demo clients (one per agency, keys printed once) and demo program
+                                   standards for the city (labelled as such), then serve`;
 
 async function withApp<T>(run: (app: Awaited<ReturnType<typeof buildApp>>) => Promise<T>): Promise<T> {
   const config = configOrExit();
@@ -83,9 +84,14 @@ async function main() {
     case 'demo': {
       const config = configOrExit();
       const app = await startServer(config);
-      const keys = await seedDemo(app);
+      const { keys, standards } = await seedDemo(app);
       const base = `http://${config.HOST}:${config.PORT}`;
       console.log(`\nDoudi demo on ${base} — interactive docs at ${base}/docs\n`);
+      if (standards.length > 0) {
+        console.log(`Demo program standards for the city (2201) from 2026-01-01, labelled “${DEMO_STANDARD_LABEL}”:`);
+        for (const s of standards) console.log(`  ${s.program.padEnd(21)} ${s.monthlyStandardFen} fen`);
+        console.log('');
+      }
       if (keys.length === 0) {
         console.log('Demo clients exist already (their keys were printed when they were made).');
         console.log(`To start afresh, stop the service and remove ${config.DATA_DIR}.`);

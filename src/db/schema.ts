@@ -5,3 +5,4 @@ export * from '../platform/idempotency/tables.js';
 export * from '../platform/audit/tables.js';
 export * from '../platform/jobs/tables.js';
 export * from '../platform/events/tables.js';
+export * from '../modules/registry/programs.tables.js';

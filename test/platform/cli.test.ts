@@ -13,7 +13,7 @@ const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** Runs the CLI on an embedded database kept in `dataDir`. */
 function cli(args: string[], dataDir: string): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const env = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
     delete env.DATABASE_URL;
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: projectRoot, env });
     let out = '';
@@ -43,7 +43,7 @@ t.test('create-admin makes the first admin on a fresh install, once; the data di
 
 t.test('the demo seeds one labelled client per agency whose keys work, once', async (t) => {
   const { app } = await testApp(t);
-  const keys = await seedDemo(app);
+  const { keys } = await seedDemo(app);
   t.equal(keys.length, agencies.length);
   t.same(keys.map((k) => k.agency).sort(), [...agencies].sort());
   for (const { key, agency } of keys) {
@@ -51,5 +51,5 @@ t.test('the demo seeds one labelled client per agency whose keys work, once', as
     t.equal(me.statusCode, 200, `${agency} key works`);
     t.match(json(me), { agency, name: /^Demo: / });
   }
-  t.same(await seedDemo(app), [], 'a second run seeds nothing');
+  t.same(await seedDemo(app), { keys: [], standards: [] }, 'a second run seeds nothing');
 });
