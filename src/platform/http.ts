@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { validationError } from './errors.js';
+import { ProblemError, validationError } from './errors.js';
 
 /** RFC 9457 problem details, as every error of this API is answered. */
 export const ProblemSchema = z
@@ -95,3 +95,19 @@ export const isNumber = (v: unknown): v is number => typeof v === 'number' && Nu
 /** RFC 3339 timestamps with an offset, as every time in this API is written. */
 export const timestamp = z.iso.datetime({ offset: true });
 export const toIso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** The ETag of a versioned resource: `"<id>.<version>"`. */
+export const etagOf = (resource: { id: string; version: number }) => `"${resource.id}.${resource.version}"`;
+
+/**
+ * If-Match → the version it names, for a conditional change (API.md); undefined without the
+ * header. An ETag of another resource, or anything malformed, can never match: 412.
+ */
+export function ifMatchVersion(ifMatch: string | undefined, id: string, what: string): number | undefined {
+  if (ifMatch === undefined) return undefined;
+  const match = /^(?:W\/)?"([0-9a-f-]{36})\.(\d+)"$/.exec(ifMatch.trim());
+  if (!match || match[1] !== id) {
+    throw new ProblemError(412, 'precondition-failed', `If-Match does not match the ${what}’s current ETag.`);
+  }
+  return Number(match[2]);
+}

@@ -1,8 +1,17 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, callerOf } from '../../platform/auth.js';
-import { notFound, ProblemError, validationError } from '../../platform/errors.js';
-import { decodeCursor, encodeCursor, isString, pageOf, pageQuery, problems } from '../../platform/http.js';
+import { notFound, validationError } from '../../platform/errors.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  etagOf,
+  ifMatchVersion,
+  isString,
+  pageOf,
+  pageQuery,
+  problems,
+} from '../../platform/http.js';
 import type { RegionService } from '../../platform/regions/service.js';
 import {
   businessDate,
@@ -15,23 +24,13 @@ import {
   regionCode,
   standardOut,
 } from './programs.schemas.js';
-import { etagOf, type ProgramService, type StandardFilter } from './programs.service.js';
+import type { ProgramService, StandardFilter } from './programs.service.js';
 
 /** Who reads the programs' rules: admins, caseworkers, finance (paying them), portals (telling residents). */
 const readers = ['Admin', 'Civil affairs', 'Finance', 'Portal'];
 
 const codeParams = z.object({ code: programCode });
 const standardParams = z.object({ code: programCode, id: z.uuid() });
-
-/** If-Match `"<id>.<version>"` → the version it names; anything else cannot match. */
-function expectedVersion(ifMatch: string | undefined, id: string): number | undefined {
-  if (ifMatch === undefined) return undefined;
-  const match = /^(?:W\/)?"([0-9a-f-]{36})\.(\d+)"$/.exec(ifMatch.trim());
-  if (!match || match[1] !== id) {
-    throw new ProblemError(412, 'precondition-failed', 'If-Match does not match the standard’s current ETag.');
-  }
-  return Number(match[2]);
-}
 
 const cursorOf = (s: { region: string; effectiveFrom: string; id: string }) =>
   encodeCursor(`${s.region}|${s.effectiveFrom}|${s.id}`);
@@ -202,7 +201,7 @@ export const programRoutes: FastifyPluginAsyncZod<{ programs: ProgramService; re
         code,
         id,
         request.body.effectiveTo,
-        expectedVersion(request.headers['if-match'], id),
+        ifMatchVersion(request.headers['if-match'], id, 'standard'),
       );
       return reply.header('etag', etagOf(ended)).send(standardOut(ended));
     },

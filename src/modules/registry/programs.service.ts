@@ -1,3 +1,4 @@
+import { etagOf } from '../../platform/http.js';
 import { and, asc, desc, eq, type SQL, sql } from 'drizzle-orm';
 import type { Db, Executor } from '../../db/client.js';
 import type { AuditActor, AuditService } from '../../platform/audit/service.js';
@@ -387,5 +388,3 @@ export function createProgramService({ db, audit, events, regions, clock = () =>
 }
 
 export type ProgramService = ReturnType<typeof createProgramService>;
-
-export const etagOf = (standard: { id: string; version: number }) => `"${standard.id}.${standard.version}"`;

@@ -2,10 +2,20 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, callerOf } from '../auth.js';
 import type { AuditService } from '../audit/service.js';
-import { ProblemError } from '../errors.js';
-import { decodeCursor, encodeCursor, isString, pageOf, pageQuery, problems, timestamp, toIso } from '../http.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  etagOf,
+  ifMatchVersion,
+  isString,
+  pageOf,
+  pageQuery,
+  problems,
+  timestamp,
+  toIso,
+} from '../http.js';
 import { agencies, scopeNames } from '../scopes.js';
-import { type ApiKeyRow, type ClientRow, type ClientService, etagOf } from './service.js';
+import type { ApiKeyRow, ClientRow, ClientService } from './service.js';
 
 const jurisdiction = z
   .string()
@@ -61,16 +71,6 @@ const keyOut = (k: ApiKeyRow) => ({
 });
 
 const idParams = z.object({ id: z.uuid() });
-
-/** If-Match `"<id>.<version>"` → the version it names; anything else cannot match. */
-function expectedVersion(ifMatch: string | undefined, id: string): number | undefined {
-  if (ifMatch === undefined) return undefined;
-  const match = /^(?:W\/)?"([0-9a-f-]{36})\.(\d+)"$/.exec(ifMatch.trim());
-  if (!match || match[1] !== id) {
-    throw new ProblemError(412, 'precondition-failed', 'If-Match does not match the client’s current ETag.');
-  }
-  return Number(match[2]);
-}
 
 export const clientRoutes: FastifyPluginAsyncZod<{ clients: ClientService; audit: AuditService }> = async (
   app,
@@ -201,7 +201,7 @@ export const clientRoutes: FastifyPluginAsyncZod<{ clients: ClientService; audit
         actorOf(request),
         request.params.id,
         request.body,
-        expectedVersion(request.headers['if-match'], request.params.id),
+        ifMatchVersion(request.headers['if-match'], request.params.id, 'client'),
       );
       return reply.header('etag', etagOf(updated)).send(clientOut(updated));
     },

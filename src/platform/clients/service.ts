@@ -1,3 +1,4 @@
+import { etagOf } from '../http.js';
 import { and, asc, eq, gt, isNull, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { conflict, invalidState, notFound, ProblemError, validationError } from '../errors.js';
@@ -322,5 +323,3 @@ export function createClientService({ db, audit, events, regions, pepper, authCa
 }
 
 export type ClientService = ReturnType<typeof createClientService>;
-
-export const etagOf = (client: { id: string; version: number }) => `"${client.id}.${client.version}"`;

@@ -98,32 +98,8 @@ export function createWebhookDeliverer({
   async function claim(limit: number): Promise<Claimed[]> {
     return rows<Claimed>(
       db,
-      sql`with due as (
-            select d.id,
-                   cl.enabled and (d.event_id is null or event_visible(
-                     e.scope, e.region, e.audience_client_id, cl.id, cl.scopes, cl.jurisdiction)) as visible
-            from webhook_deliveries d
-            join webhook_subscriptions s on s.id = d.subscription_id and s.enabled
-            join clients cl on cl.id = s.client_id
-            left join events e on e.id = d.event_id
-            where ((d.status = 'pending' and d.next_attempt_at <= now())
-                   or (d.status = 'delivering' and d.lease_until < now()))
-              and not exists (
-                select 1 from webhook_deliveries p
-                where p.subscription_id = d.subscription_id and p.subject = d.subject
-                  and p.event_position < d.event_position and p.status in ('pending', 'delivering'))
-            order by d.next_attempt_at, d.event_position
-            limit ${limit}
-            for update of d skip locked),
-          claimed as (
-            update webhook_deliveries d
-            set status = case when due.visible then 'delivering' else 'cancelled' end,
-                attempts = d.attempts + case when due.visible then 1 else 0 end,
-                lease_until = case when due.visible then now() + make_interval(secs => ${leaseMs / 1000}) end,
-                last_error = case when due.visible then d.last_error
-                                  else 'Not sent: the subscription’s client may no longer see this event' end
-            from due where d.id = due.id
-            returning d.id, d.status, d.subscription_id, d.event_id, d.attempts, d.subject)
+      // webhook_deliveries_claim (migration 0003) picks, locks and marks the batch.
+      sql`with claimed as (select * from webhook_deliveries_claim(${limit}, ${leaseMs / 1000}))
           select c.id, c.status, c.subscription_id, c.attempts, c.event_id, c.subject,
                  s.url, s.secret, s.previous_secret,
                  coalesce(s.previous_secret_expires_at > now(), false) as previous_valid,
@@ -218,15 +194,17 @@ export function createWebhookDeliverer({
     }
   }
 
-  /** Records a batch's attempts and outcomes in one transaction. */
+  /** Records a batch's attempts and outcomes in one statement, so in one transaction and one round trip. */
   async function record(outcomes: Outcome[]) {
-    const payload = JSON.stringify(outcomes);
-    await db.transaction(async (tx) => {
-      await tx.execute(sql`
+    await db.execute(sql`
+      with o as (
+        select * from jsonb_to_recordset(${JSON.stringify(outcomes)}::jsonb) as o(
+          id uuid, subscription_id uuid, status text, status_code int, error text,
+          next_in_s float8, duration_ms int, gone boolean)),
+      attempts as (
         insert into webhook_attempts (delivery_id, subscription_id, duration_ms, status_code, error)
-        select id, subscription_id, duration_ms, status_code, error
-        from jsonb_to_recordset(${payload}::jsonb) as o(id uuid, subscription_id uuid, duration_ms int, status_code int, error text)`);
-      await tx.execute(sql`
+        select id, subscription_id, duration_ms, status_code, error from o),
+      deliveries as (
         update webhook_deliveries d
         set status = o.status,
             last_status_code = o.status_code,
@@ -234,14 +212,10 @@ export function createWebhookDeliverer({
             lease_until = null,
             delivered_at = case when o.status = 'delivered' then now() end,
             next_attempt_at = case when o.next_in_s is not null then now() + make_interval(secs => o.next_in_s) else d.next_attempt_at end
-        from jsonb_to_recordset(${payload}::jsonb) as o(id uuid, status text, status_code int, error text, next_in_s float8)
-        where d.id = o.id and d.status = 'delivering'`);
-      await tx.execute(sql`
-        update webhook_subscriptions s
-        set enabled = false, disabled_reason = 'The receiver answered 410 Gone', updated_at = now(), version = s.version + 1
-        from jsonb_to_recordset(${payload}::jsonb) as o(subscription_id uuid, gone boolean)
-        where s.id = o.subscription_id and o.gone`);
-    });
+        from o where d.id = o.id and d.status = 'delivering')
+      update webhook_subscriptions s
+      set enabled = false, disabled_reason = 'The receiver answered 410 Gone', updated_at = now(), version = s.version + 1
+      from o where s.id = o.subscription_id and o.gone`);
   }
 
   /** Sends what is due until nothing is. Returns how many attempts were made. */

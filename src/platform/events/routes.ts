@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, callerOf } from '../auth.js';
-import { ProblemError, validationError } from '../errors.js';
-import { problems, timestamp } from '../http.js';
+import { validationError } from '../errors.js';
+import { etagOf, ifMatchVersion, problems, timestamp } from '../http.js';
 import { eventEnvelope, eventTypes } from './catalogue.js';
 import type { EventService } from './service.js';
 import type { SubscriptionRow, SubscriptionService } from './subscriptions.js';
@@ -39,17 +39,6 @@ const subscriptionOut = (s: SubscriptionRow) => ({
   createdAt: s.createdAt.toISOString(),
   updatedAt: s.updatedAt.toISOString(),
 });
-
-const etagOf = (s: SubscriptionRow) => `"${s.id}.${s.version}"`;
-
-function expectedVersion(ifMatch: string | undefined, id: string): number | undefined {
-  if (ifMatch === undefined) return undefined;
-  const match = /^(?:W\/)?"([0-9a-f-]{36})\.(\d+)"$/.exec(ifMatch.trim());
-  if (!match || match[1] !== id) {
-    throw new ProblemError(412, 'precondition-failed', 'If-Match does not match the subscription’s current ETag.');
-  }
-  return Number(match[2]);
-}
 
 const url = z
   .url({ protocol: /^https?$/ })
@@ -194,7 +183,7 @@ export const eventRoutes: FastifyPluginAsyncZod<{ events: EventService; subscrip
         actorOf(request),
         request.params.id,
         request.body,
-        expectedVersion(request.headers['if-match'], request.params.id),
+        ifMatchVersion(request.headers['if-match'], request.params.id, 'subscription'),
       );
       return reply.header('etag', etagOf(updated)).send(subscriptionOut(updated));
     },
