@@ -110,10 +110,10 @@ export function createEventService({ db }: { db: Db }) {
       db,
       sql`select id, type, occurred_at, subject, subject_seq, region, position::float8 as position, data
           from events
-          where position > ${query.after} and position <= ${upTo}
+          where events.position > ${query.after} and events.position <= ${upTo}
             and event_visible(scope, region, audience_client_id, ${caller.id}::uuid, ${sql.param(caller.scopes)}::text[], ${caller.jurisdiction})
             ${query.types?.length ? sql`and type = any(${sql.param(query.types)}::text[])` : sql``}
-          order by position
+          order by events.position
           limit ${query.limit}`,
     );
     const items = found.map(feedEventOf);
