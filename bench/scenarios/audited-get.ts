@@ -58,8 +58,10 @@ export async function scenarioAuditedGet(url: string): Promise<ScenarioResult> {
     DB_POOL_MAX: process.env.BENCH_POOL ?? '20',
     RATE_LIMIT_PER_MINUTE: '100000000',
   };
-  const bare = await start('./servers/bare.ts', { ...env, PORT: '3901' });
-  const real = await start('./servers/doudi.ts', { ...env, PORT: '3902', HOST: '127.0.0.1' });
+  // Both servers get the same Node flags: a larger young generation, as `npm start` runs the service.
+  const nodeFlags = ['--max-semi-space-size=32'];
+  const bare = await start('./servers/bare.ts', { ...env, PORT: '3901' }, nodeFlags);
+  const real = await start('./servers/doudi.ts', { ...env, PORT: '3902', HOST: '127.0.0.1' }, nodeFlags);
   const bareUrl = `http://127.0.0.1:3901/clients/${target}`;
   const realUrl = `http://127.0.0.1:3902/v1/clients/${target}`;
   const auth = { authorization: `Bearer ${admin.key}` };
