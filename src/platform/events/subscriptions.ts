@@ -1,5 +1,5 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
-import { type Db, rows } from '../../db/client.js';
+import { type Db, type Executor, rows } from '../../db/client.js';
 import type { AuditActor, AuditService } from '../audit/service.js';
 import type { AuthenticatedClient } from '../clients/service.js';
 import { notFound, ProblemError, validationError } from '../errors.js';
@@ -45,6 +45,17 @@ export function createSubscriptionService({ db, audit, secrets, policy }: Deps) 
       return [];
     });
     if (errors.length > 0) throw validationError(errors);
+  }
+
+  /** The caller's own subscription, locked for a change in this transaction (404 otherwise). */
+  async function lockOwn(tx: Executor, caller: AuthenticatedClient, id: string): Promise<SubscriptionRow> {
+    const [current] = await tx
+      .select()
+      .from(webhookSubscriptions)
+      .where(and(eq(webhookSubscriptions.id, id), eq(webhookSubscriptions.clientId, caller.id)))
+      .for('update');
+    if (!current) throw notFound('webhook subscription');
+    return current;
   }
 
   async function create(caller: AuthenticatedClient, actor: AuditActor, input: SubscriptionInput) {
@@ -100,12 +111,7 @@ export function createSubscriptionService({ db, audit, secrets, policy }: Deps) 
     if (changes.eventTypes) checkTypes(caller, changes.eventTypes);
     if (changes.url !== undefined) await checkUrl(changes.url);
     return db.transaction(async (tx) => {
-      const [current] = await tx
-        .select()
-        .from(webhookSubscriptions)
-        .where(and(eq(webhookSubscriptions.id, id), eq(webhookSubscriptions.clientId, caller.id)))
-        .for('update');
-      if (!current) throw notFound('webhook subscription');
+      const current = await lockOwn(tx, caller, id);
       if (expectedVersion !== undefined && expectedVersion !== current.version) {
         throw new ProblemError(
           412,
@@ -138,12 +144,7 @@ export function createSubscriptionService({ db, audit, secrets, policy }: Deps) 
   async function rotateSecret(caller: AuthenticatedClient, actor: AuditActor, id: string, graceHours: number) {
     const secret = newWebhookSecret();
     const updated = await db.transaction(async (tx) => {
-      const [current] = await tx
-        .select()
-        .from(webhookSubscriptions)
-        .where(and(eq(webhookSubscriptions.id, id), eq(webhookSubscriptions.clientId, caller.id)))
-        .for('update');
-      if (!current) throw notFound('webhook subscription');
+      const current = await lockOwn(tx, caller, id);
       const [row] = await tx
         .update(webhookSubscriptions)
         .set({
