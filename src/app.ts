@@ -29,6 +29,7 @@ import { regionRoutes } from './platform/regions/routes.js';
 import { createRegionService, type RegionService } from './platform/regions/service.js';
 import { programRoutes } from './modules/registry/programs.routes.js';
 import { createProgramService, type ProgramService } from './modules/registry/programs.service.js';
+import { createPolicyService, type PolicyService } from './modules/registry/policies.service.js';
 
 export const version = '0.1.0';
 
@@ -41,6 +42,7 @@ export interface Services {
   subscriptions: SubscriptionService;
   webhooks: WebhookDeliverer;
   programs: ProgramService;
+  policies: PolicyService;
 }
 
 declare module 'fastify' {
@@ -129,7 +131,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   // Modules' services, in the order they depend on each other.
   const programs = createProgramService({ db, audit, events, regions });
-  app.decorate('services', { audit, regions, clients, jobs, events, subscriptions, webhooks, programs });
+  const policies = createPolicyService({ db, audit, events, regions });
+  app.decorate('services', {
+    audit,
+    regions,
+    clients,
+    jobs,
+    events,
+    subscriptions,
+    webhooks,
+    programs,
+    policies,
+  });
   app.addHook('onClose', async () => webhooks.stop());
 
   // Platform: errors, docs, metrics, who is calling, how often, and at most once.

@@ -6,3 +6,7 @@ export * from '../platform/audit/tables.js';
 export * from '../platform/jobs/tables.js';
 export * from '../platform/events/tables.js';
 export * from '../modules/registry/programs.tables.js';
+export * from '../modules/registry/people.tables.js';
+export * from '../modules/registry/policies.tables.js';
+export * from '../modules/registry/applications.tables.js';
+export * from '../modules/registry/assistance.tables.js';

@@ -24,6 +24,21 @@ export const ProgramSchema = z
     frequency: z.enum(['monthly', 'one_off']),
     whatIsPaid: z.string(),
     standardMeaning: z.string().describe('What `monthlyStandardFen` of this program’s standards means'),
+    decisionDeadlineDays: z
+      .number()
+      .int()
+      .nullable()
+      .describe('Days within which an application is decided under normal rules; a fast-track policy shortens it'),
+    reviewIntervalMonths: z
+      .number()
+      .int()
+      .nullable()
+      .describe('Months between periodic reviews of an enrollment; null: not reviewed'),
+    paperworkDeadlineDays: z
+      .number()
+      .int()
+      .nullable()
+      .describe('Aid first, paperwork after: days to complete a grant’s paperwork; null: not a grant program'),
   })
   .meta({ id: 'Program' });
 
@@ -97,6 +112,9 @@ export const programOut = (p: ProgramRow) => ({
   frequency: p.frequency,
   whatIsPaid: p.whatIsPaid,
   standardMeaning: p.standardMeaning,
+  decisionDeadlineDays: p.decisionDeadlineDays,
+  reviewIntervalMonths: p.reviewIntervalMonths,
+  paperworkDeadlineDays: p.paperworkDeadlineDays,
 });
 
 export const standardOut = (s: ProgramStandard) => ({

@@ -13,6 +13,7 @@ import {
 import type { EventService } from '../../platform/events/service.js';
 import { inJurisdiction, type Jurisdictional } from '../../platform/jurisdiction.js';
 import type { RegionService } from '../../platform/regions/service.js';
+import { businessDateOf } from './dates.js';
 import { programStandardCreated, programStandardEnded } from './programs.events.js';
 import type { CareAllowances, ProgramCode, StandardAmounts } from './programs.rules.js';
 import { programs, programStandards } from './programs.tables.js';
@@ -65,15 +66,6 @@ interface Deps {
   clock?: () => Date;
 }
 
-const shanghaiDate = new Intl.DateTimeFormat('en-CA', {
-  timeZone: 'Asia/Shanghai',
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-});
-
-/** The business date (YYYY-MM-DD, Asia/Shanghai) of an instant. */
-export const businessDateOf = (instant: Date) => shanghaiDate.format(instant);
 
 /** Programs that are means-tested against financial assets need the standard's asset multiple. */
 const needsAssetMultiple: ProgramCode[] = ['dibao', 'tekun'];

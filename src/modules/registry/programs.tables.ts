@@ -13,6 +13,12 @@ export const programs = pgTable(
     whatIsPaid: text('what_is_paid').notNull(),
     /** What `monthly_standard_fen` of this program's standards means. */
     standardMeaning: text('standard_meaning').notNull(),
+    /** Normal rules, fixed by regulation and seeded with the programs; an emergency policy may shorten the first. */
+    decisionDeadlineDays: integer('decision_deadline_days'),
+    /** Months between periodic reviews of an enrollment; null: not reviewed. */
+    reviewIntervalMonths: integer('review_interval_months'),
+    /** Aid first, paperwork after: days to complete a grant's paperwork; null: not a grant program. */
+    paperworkDeadlineDays: integer('paperwork_deadline_days'),
   },
   (t) => [
     check('programs_code_check', sql`${t.code} in ('dibao','tekun','temporary_assistance','price_subsidy')`),

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { DEMO_STANDARD_LABEL, seedDemo } from '../../../src/demo.js';
-import { businessDateOf } from '../../../src/modules/registry/programs.service.js';
+import { businessDateOf } from '../../../src/modules/registry/dates.js';
 import { json, testApp, type TestClient } from '../../helpers.js';
 
 interface Program {
