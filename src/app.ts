@@ -30,6 +30,7 @@ import { createRegionService, type RegionService } from './platform/regions/serv
 import { programRoutes } from './modules/registry/programs.routes.js';
 import { createProgramService, type ProgramService } from './modules/registry/programs.service.js';
 import { createPolicyService, type PolicyService } from './modules/registry/policies.service.js';
+import { policyRoutes } from './modules/registry/policies.routes.js';
 
 export const version = '0.1.0';
 
@@ -180,6 +181,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // Modules come here, in the order they depend on each other.
   await app.register(programRoutes, { programs, regions });
+  await app.register(policyRoutes, { policies, regions });
 
   if (options.background ?? config.JOBS_ENABLED) startBackground(app, config);
   return app;

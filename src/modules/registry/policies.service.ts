@@ -105,7 +105,10 @@ export function createPolicyService({ db, audit, events, regions, clock = () => 
       at('/region', `must lie inside your own jurisdiction ${caller.jurisdiction}`);
     }
     if (input.effectiveTo !== undefined && input.effectiveTo <= input.effectiveFrom) {
-      at('/effectiveTo', `must be after effectiveFrom (${input.effectiveFrom}): it is the first day no longer in force`);
+      at(
+        '/effectiveTo',
+        `must be after effectiveFrom (${input.effectiveFrom}): it is the first day no longer in force`,
+      );
     }
     if (input.decisionDeadlineDays !== undefined && input.decisionDeadlineDays !== null && !input.fastTrack) {
       at('/decisionDeadlineDays', 'is the deadline of fast-tracked applications: set fastTrack too');
