@@ -27,9 +27,28 @@ import { problemHandler } from './platform/problem-handler.js';
 import { problemRoutes } from './platform/problem-routes.js';
 import { regionRoutes } from './platform/regions/routes.js';
 import { createRegionService, type RegionService } from './platform/regions/service.js';
+import { peopleRoutes } from './modules/registry/people.routes.js';
+import { createPeopleService, type PeopleService } from './modules/registry/people.service.js';
+import { createPiiProtector } from './modules/registry/sensitive.js';
 import { programRoutes } from './modules/registry/programs.routes.js';
 import { createProgramService, type ProgramService } from './modules/registry/programs.service.js';
 import { createPolicyService, type PolicyService } from './modules/registry/policies.service.js';
+import { temporaryAssistanceRoutes } from './modules/registry/temporary-assistance.routes.js';
+import {
+  createTemporaryAssistanceService,
+  type TemporaryAssistanceService,
+} from './modules/registry/temporary-assistance.service.js';
+import { welfareContactRoutes } from './modules/registry/welfare-contacts.routes.js';
+import {
+  createWelfareContactService,
+  type WelfareContactService,
+} from './modules/registry/welfare-contacts.service.js';
+import { applicationRoutes } from './modules/registry/applications.routes.js';
+import { type ApplicationService, createApplicationService } from './modules/registry/applications.service.js';
+import { enrollmentRoutes } from './modules/registry/enrollments.routes.js';
+import { createEnrollmentService, type EnrollmentService } from './modules/registry/enrollments.service.js';
+import { reviewRoutes } from './modules/registry/reviews.routes.js';
+import { createReviewService, type ReviewService } from './modules/registry/reviews.service.js';
 import { policyRoutes } from './modules/registry/policies.routes.js';
 
 export const version = '0.1.0';
@@ -42,8 +61,14 @@ export interface Services {
   events: EventService;
   subscriptions: SubscriptionService;
   webhooks: WebhookDeliverer;
+  people: PeopleService;
   programs: ProgramService;
   policies: PolicyService;
+  temporaryAssistance: TemporaryAssistanceService;
+  welfareContacts: WelfareContactService;
+  applications: ApplicationService;
+  enrollments: EnrollmentService;
+  reviews: ReviewService;
 }
 
 declare module 'fastify' {
@@ -131,8 +156,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     pollMs: config.EVENTS_POLL_MS,
   });
   // Modules' services, in the order they depend on each other.
+  const pii = createPiiProtector({
+    keys: parseSecretsKeys(config.SECRETS_KEYS),
+    blindIndexKey: Buffer.from(config.BLIND_INDEX_KEY, 'base64'),
+  });
+  const people = createPeopleService({ db, audit, events, regions, pii });
   const programs = createProgramService({ db, audit, events, regions });
   const policies = createPolicyService({ db, audit, events, regions });
+  const temporaryAssistance = createTemporaryAssistanceService({ db, audit, events, regions, programs, policies });
+  const welfareContacts = createWelfareContactService({ db, audit, events, assistance: temporaryAssistance });
+  const applications = createApplicationService({ db, audit, events, programs, policies });
+  const enrollments = createEnrollmentService({ db, audit, events });
+  const reviews = createReviewService({ db, audit, events, programs });
   app.decorate('services', {
     audit,
     regions,
@@ -141,8 +176,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     events,
     subscriptions,
     webhooks,
+    people,
     programs,
     policies,
+    temporaryAssistance,
+    welfareContacts,
+    applications,
+    enrollments,
+    reviews,
   });
   app.addHook('onClose', async () => webhooks.stop());
 
@@ -180,7 +221,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(eventRoutes, { events, subscriptions });
 
   // Modules come here, in the order they depend on each other.
+  await app.register(peopleRoutes, { people });
   await app.register(programRoutes, { programs, regions });
+  await app.register(temporaryAssistanceRoutes, { assistance: temporaryAssistance });
+  await app.register(welfareContactRoutes, { contacts: welfareContacts });
+  await app.register(applicationRoutes, { applications });
+  await app.register(enrollmentRoutes, { enrollments });
+  await app.register(reviewRoutes, { reviews });
   await app.register(policyRoutes, { policies, regions });
 
   if (options.background ?? config.JOBS_ENABLED) startBackground(app, config);

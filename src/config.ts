@@ -7,6 +7,8 @@ const positiveInt = z.coerce.number().int().positive();
 
 /** A fixed key for development only: production must set its own (start-up refuses this one). */
 const DEV_SECRETS_KEYS = 'dev:ZG91ZGktZGV2ZWxvcG1lbnQta2V5LWNoYW5nZS1tZSE=';
+/** The same for the registry's blind index (production refuses it too). */
+const DEV_BLIND_INDEX_KEY = 'ZG91ZGktYmxpbmQtaW5kZXgtZGV2LWtleS1jaGFuZ2U=';
 
 /**
  * The whole environment the service reads, in one place. `process.env` is read nowhere else.
@@ -52,6 +54,16 @@ export const configSchema = z.object({
       'must be id:base64key[,id:base64key…]',
     )
     .default(DEV_SECRETS_KEYS),
+  /**
+   * Key of the registry's blind index (HMAC-SHA256 of ID and phone numbers, to find a person without
+   * decrypting): base64 of 32 bytes. Changing it means recomputing every index.
+   */
+  BLIND_INDEX_KEY: z
+    .string()
+    .refine((v) => /^[A-Za-z0-9+/]{43}=?$/.test(v) && Buffer.from(v, 'base64').length === 32, {
+      message: 'must be 32 bytes in base64',
+    })
+    .default(DEV_BLIND_INDEX_KEY),
   EVENTS_POLL_MS: positiveInt.default(200),
   WEBHOOK_TIMEOUT_MS: positiveInt.default(10_000),
   WEBHOOK_CONCURRENCY: positiveInt.default(64),
@@ -88,6 +100,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (parsed.data.NODE_ENV === 'production' && parsed.data.SECRETS_KEYS === DEV_SECRETS_KEYS) {
     throw new ConfigError(['SECRETS_KEYS: must be set to a key of your own in production']);
+  }
+  if (parsed.data.NODE_ENV === 'production' && parsed.data.BLIND_INDEX_KEY === DEV_BLIND_INDEX_KEY) {
+    throw new ConfigError(['BLIND_INDEX_KEY: must be set to a key of your own in production']);
   }
   return parsed.data;
 }

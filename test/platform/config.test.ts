@@ -32,10 +32,16 @@ t.test('production refuses the development pepper and secrets key', async (t) =>
     /SECRETS_KEYS/,
   );
   t.throws(() => loadConfig({ SECRETS_KEYS: 'k1:short' }), /SECRETS_KEYS/);
+  t.throws(
+    () => loadConfig({ NODE_ENV: 'production', API_KEY_PEPPER: 'a-real-secret-of-some-length', SECRETS_KEYS: key }),
+    /BLIND_INDEX_KEY/,
+  );
+  t.throws(() => loadConfig({ BLIND_INDEX_KEY: Buffer.alloc(16, 1).toString('base64') }), /BLIND_INDEX_KEY/);
   const config = loadConfig({
     NODE_ENV: 'production',
     API_KEY_PEPPER: 'a-real-secret-of-some-length',
     SECRETS_KEYS: key,
+    BLIND_INDEX_KEY: Buffer.alloc(32, 9).toString('base64'),
   });
   t.equal(config.NODE_ENV, 'production');
 });

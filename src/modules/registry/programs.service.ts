@@ -66,7 +66,6 @@ interface Deps {
   clock?: () => Date;
 }
 
-
 /** Programs that are means-tested against financial assets need the standard's asset multiple. */
 const needsAssetMultiple: ProgramCode[] = ['dibao', 'tekun'];
 

@@ -1,0 +1,131 @@
+import { asc, eq, sql } from 'drizzle-orm';
+import type { Db, Executor } from '../../db/client.js';
+import type { AuditService } from '../../platform/audit/service.js';
+import { invalidState, notFound, ProblemError } from '../../platform/errors.js';
+import type { EventService } from '../../platform/events/service.js';
+import { etagOf } from '../../platform/http.js';
+import { inJurisdiction, type Jurisdictional } from '../../platform/jurisdiction.js';
+import type { MonthlyProgram } from './applications.schemas.js';
+import { applicationHistory, applications, enrollments } from './applications.tables.js';
+import type { PolicyService } from './policies.service.js';
+import type { ProgramService } from './programs.service.js';
+
+export type ApplicationRow = typeof applications.$inferSelect;
+export type ApplicationStatus = 'verifying' | 'verified' | 'approved' | 'rejected' | 'withdrawn';
+
+/** Who is asking: portals see only what they submitted. */
+export interface Caller extends Jurisdictional {
+  id: string;
+  agency: string;
+}
+
+export interface ApplicationDeps {
+  db: Db;
+  audit: AuditService;
+  events: EventService;
+  programs: ProgramService;
+  policies: PolicyService;
+  /** The time now; business dates are taken in Asia/Shanghai. */
+  clock?: () => Date;
+}
+
+export interface HistoryEntry {
+  at: Date;
+  action: string;
+  status: string;
+  note: string | null;
+  byClientId: string | null;
+}
+
+/** An application as read: its row, the enrollment an approval created, and its history. */
+export interface ApplicationView extends ApplicationRow {
+  enrollmentId: string | null;
+  history: HistoryEntry[];
+}
+
+/** Undecided: open to surveys, verification, decision or withdrawal. */
+export const openStatuses: ApplicationStatus[] = ['verifying', 'verified'];
+
+/** A caller sees an application inside its jurisdiction; a portal only the ones it submitted. */
+export const visibleTo = (caller: Caller, row: { region: string; submittedByClientId: string }) =>
+  inJurisdiction(caller, row.region) && (caller.agency !== 'portal' || row.submittedByClientId === caller.id);
+
+/**
+ * The application, locked for a change: 404 when missing or not visible to the caller (null: a
+ * module of the service itself), 412 when If-Match is stale.
+ */
+export async function lockApplication(
+  tx: Executor,
+  caller: Caller | null,
+  id: string,
+  expectedVersion: number | undefined,
+): Promise<ApplicationRow> {
+  const [row] = await tx.select().from(applications).where(eq(applications.id, id)).for('update');
+  if (!row || (caller && !visibleTo(caller, row))) throw notFound('application');
+  if (expectedVersion !== undefined && row.version !== expectedVersion) {
+    throw new ProblemError(412, 'precondition-failed', 'The application changed since you read it; read it again.', {
+      currentETag: etagOf(row),
+    });
+  }
+  return row;
+}
+
+/** 409 invalid-state unless the application is in one of `allowed`. */
+export function requireStatus(row: ApplicationRow, allowed: ApplicationStatus[], action: string) {
+  if (!allowed.includes(row.status as ApplicationStatus)) {
+    throw invalidState(
+      `The application is ${row.status}; it can be ${action} only when ${allowed.join(' or ')}.`,
+      row.status,
+    );
+  }
+}
+
+export async function addHistory(
+  tx: Executor,
+  applicationId: string,
+  entry: { status: string; action: string; note?: string | null; byClientId: string | null },
+) {
+  await tx.insert(applicationHistory).values({
+    applicationId,
+    status: entry.status,
+    action: entry.action,
+    note: entry.note ?? null,
+    byClientId: entry.byClientId,
+  });
+}
+
+/** The row with its enrollment and history. */
+export async function viewOf(executor: Executor, row: ApplicationRow): Promise<ApplicationView> {
+  const [history, [enrollment]] = await Promise.all([
+    executor
+      .select()
+      .from(applicationHistory)
+      .where(eq(applicationHistory.applicationId, row.id))
+      .orderBy(asc(applicationHistory.id)),
+    executor.select({ id: enrollments.id }).from(enrollments).where(eq(enrollments.applicationId, row.id)).limit(1),
+  ]);
+  return {
+    ...row,
+    enrollmentId: enrollment?.id ?? null,
+    history: history.map((h) => ({
+      at: h.at,
+      action: h.action,
+      status: h.status,
+      note: h.note,
+      byClientId: h.byClientId,
+    })),
+  };
+}
+
+/** For list rows: the enrollment id through a subquery, no history. */
+export const enrollmentIdSql = sql<
+  string | null
+>`(select ${enrollments.id} from ${enrollments} where ${enrollments.applicationId} = ${applications.id} limit 1)`;
+
+/** Event data shared by the application events. */
+export const applicationEventBase = (row: ApplicationRow) => ({
+  applicationId: row.id,
+  program: row.programCode as MonthlyProgram,
+  householdId: row.householdId,
+  region: row.region,
+});
