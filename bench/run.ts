@@ -7,7 +7,7 @@
  *   BENCH_ONLY=webhook-deliveries npm run bench    # one scenario; the others keep their last figures
  *
  * Scenarios: bench/scenarios/*.ts. Knobs: BENCH_ROUNDS, BENCH_DURATION_S, BENCH_EVENTS,
- * BENCH_SUBSCRIPTIONS, BENCH_SUBJECTS, BENCH_FEED_EVENTS, BENCH_CPU_PROF=<dir> (profiles the service
+ * BENCH_SUBSCRIPTIONS, BENCH_SUBJECTS, BENCH_FEED_EVENTS, BENCH_HOUSEHOLDS, BENCH_HOUSEHOLDS_HTTP, BENCH_CPU_PROF=<dir> (profiles the service
  * in webhook-deliveries).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { format } from 'prettier';
 import { type Figures, httpTable, type ScenarioResult } from './lib.js';
 import { scenarioAuditedGet } from './scenarios/audited-get.js';
 import { scenarioFeedReads } from './scenarios/feed-reads.js';
+import { scenarioPersonReads } from './scenarios/person-reads.js';
 import { scenarioWebhookDeliveries } from './scenarios/webhook-deliveries.js';
 
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -26,6 +27,7 @@ const scenarios: Record<string, (url: string) => Promise<ScenarioResult>> = {
   'audited-get': scenarioAuditedGet,
   'webhook-deliveries': scenarioWebhookDeliveries,
   'feed-reads': scenarioFeedReads,
+  'person-reads': scenarioPersonReads,
 };
 
 const only = process.env.BENCH_ONLY?.split(',')
