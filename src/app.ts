@@ -165,7 +165,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const policies = createPolicyService({ db, audit, events, regions });
   const temporaryAssistance = createTemporaryAssistanceService({ db, audit, events, regions, programs, policies });
   const welfareContacts = createWelfareContactService({ db, audit, events, assistance: temporaryAssistance });
-  const applications = createApplicationService({ db, audit, events, programs, policies });
+  const applications = createApplicationService({ db, audit, events, programs, policies, people });
   const enrollments = createEnrollmentService({ db, audit, events });
   const reviews = createReviewService({ db, audit, events, programs });
   app.decorate('services', {

@@ -7,6 +7,7 @@ import { etagOf } from '../../platform/http.js';
 import { inJurisdiction, type Jurisdictional } from '../../platform/jurisdiction.js';
 import type { MonthlyProgram } from './applications.schemas.js';
 import { applicationHistory, applications, enrollments } from './applications.tables.js';
+import type { PeopleService } from './people.service.js';
 import type { PolicyService } from './policies.service.js';
 import type { ProgramService } from './programs.service.js';
 
@@ -25,6 +26,7 @@ export interface ApplicationDeps {
   events: EventService;
   programs: ProgramService;
   policies: PolicyService;
+  people: PeopleService;
   /** The time now; business dates are taken in Asia/Shanghai. */
   clock?: () => Date;
 }

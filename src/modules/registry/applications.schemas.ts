@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { NewHouseholdBody } from './people.schemas.js';
 import { timestamp } from '../../platform/http.js';
 import type { ApplicationRow, ApplicationView, HistoryEntry } from './applications.common.js';
 import { businessDate, regionCode } from './programs.schemas.js';
@@ -79,11 +80,28 @@ export const ApplicationSummarySchema = ApplicationSchema.omit({ history: true }
 export const NewApplicationBody = z
   .object({
     program: monthlyProgram,
-    householdId: z.uuid(),
+    householdId: z
+      .uuid()
+      .optional()
+      .describe('A registered household of your jurisdiction; or describe it by `household` instead'),
+    household: NewHouseholdBody.optional().describe(
+      'The household by its members, for callers that cannot look households up (portals): registered with the application when none of its documents is registered yet; the registered household when all of its members are registered together in it; 409 otherwise',
+    ),
     personId: z
       .uuid()
       .optional()
-      .describe('A member of the household: required for tekun (the person supported), optional otherwise'),
+      .describe(
+        'With householdId: a member of the household, required for tekun (the person supported), optional otherwise',
+      ),
+    memberIndex: z
+      .number()
+      .int()
+      .min(0)
+      .max(49)
+      .optional()
+      .describe(
+        'With household: which member (index in members) applies, for tekun the person supported; the head when omitted',
+      ),
     declaredMonthlyIncomeFen: fen.optional().describe('The household’s total income a month, as declared'),
     notes: text(2000).optional(),
   })

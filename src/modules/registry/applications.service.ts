@@ -19,12 +19,15 @@ import { applicationSubmitted } from './applications.events.js';
 import type { MonthlyProgram } from './applications.schemas.js';
 import { applications, enrollments } from './applications.tables.js';
 import { addDays, businessDateOf } from './dates.js';
+import type { NewHousehold } from './people.schemas.js';
 import { households, persons } from './people.tables.js';
 
 export interface NewApplication {
   program: MonthlyProgram;
-  householdId: string;
+  householdId?: string | undefined;
+  household?: NewHousehold | undefined;
   personId?: string | undefined;
+  memberIndex?: number | undefined;
   declaredMonthlyIncomeFen?: number | undefined;
   notes?: string | undefined;
 }
@@ -45,14 +48,47 @@ export interface ApplicationFilter {
  * decided with reasons; an approval creates the enrollment.
  */
 export function createApplicationService(deps: ApplicationDeps) {
-  const { db, audit, events, programs, policies, clock = () => new Date() } = deps;
+  const { db, audit, events, programs, policies, people, clock = () => new Date() } = deps;
   const today = () => businessDateOf(clock());
 
+  /**
+   * The household applying: registered (householdId), or described by its members (household),
+   * registered with the application when new; and the applicant among its members.
+   */
+  async function applicantOf(caller: Caller, input: NewApplication) {
+    const given = (input.householdId ? 1 : 0) + (input.household ? 1 : 0);
+    if (given !== 1) {
+      throw validationError([
+        { in: 'body', pointer: '/householdId', detail: 'give either householdId or household (exactly one of them)' },
+      ]);
+    }
+    if (!input.household) {
+      const household = await checkNew(caller, input.householdId!, input);
+      return { household, personId: input.personId ?? null, write: null };
+    }
+    const errors: FieldError[] = [];
+    if (input.personId !== undefined) {
+      errors.push({
+        in: 'body',
+        pointer: '/personId',
+        detail: 'goes with householdId; with household, use memberIndex',
+      });
+    }
+    const index = input.memberIndex ?? input.household.members.findIndex((m) => m.relationship === 'head');
+    if (input.memberIndex !== undefined && input.memberIndex >= input.household.members.length) {
+      errors.push({ in: 'body', pointer: '/memberIndex', detail: 'is not the index of a member of household.members' });
+    }
+    if (errors.length > 0) throw validationError(errors);
+    const found = await people.householdForApplication(caller, input.household, '/household');
+    const personId = input.program === 'tekun' || input.memberIndex !== undefined ? found.memberIds[index]! : null;
+    return { household: { id: found.householdId, region: found.region }, personId, write: found.write };
+  }
+
   /** Every bad field at once: the household must be in the caller's jurisdiction, the person one of its members. */
-  async function checkNew(caller: Caller, input: NewApplication) {
+  async function checkNew(caller: Caller, householdId: string, input: NewApplication) {
     const errors: FieldError[] = [];
     const at = (pointer: string, detail: string) => errors.push({ in: 'body', pointer, detail });
-    const [household] = await db.select().from(households).where(eq(households.id, input.householdId));
+    const [household] = await db.select().from(households).where(eq(households.id, householdId));
     if (!household || !inJurisdiction(caller, household.region)) {
       at('/householdId', `no household with this id in your jurisdiction ${caller.jurisdiction}`);
     }
@@ -70,97 +106,107 @@ export function createApplicationService(deps: ApplicationDeps) {
   }
 
   async function submit(caller: Caller, actor: AuditActor, input: NewApplication): Promise<ApplicationView> {
-    const household = await checkNew(caller, input);
+    const { household, personId, write } = await applicantOf(caller, input);
     const program = await programs.getProgram(input.program);
     if (program.decisionDeadlineDays === null) throw new Error(`program ${program.code} has no decision deadline`);
-    const personId = input.personId ?? null;
-    return db.transaction(async (tx) => {
-      // One submission per household at a time, so two open applications cannot both pass the check.
-      await tx.select({ id: households.id }).from(households).where(eq(households.id, household.id)).for('update');
-      const sameApplicant =
-        input.program === 'tekun' ? eq(applications.personId, personId!) : eq(applications.householdId, household.id);
-      const [open] = await tx
-        .select({ id: applications.id, status: applications.status, submittedAt: applications.submittedAt })
-        .from(applications)
-        .where(
-          and(eq(applications.programCode, input.program), sameApplicant, inArray(applications.status, openStatuses)),
-        )
-        .limit(1);
-      if (open) {
-        throw conflict(
-          `Application ${open.id} of ${input.program} for this ${input.program === 'tekun' ? 'person' : 'household'} is still open (${open.status}); decide or withdraw it first.`,
-          { openApplication: { id: open.id, status: open.status } },
-        );
-      }
-      const liveFor =
-        input.program === 'tekun' ? eq(enrollments.personId, personId!) : eq(enrollments.householdId, household.id);
-      const [live] = await tx
-        .select({ id: enrollments.id, status: enrollments.status })
-        .from(enrollments)
-        .where(and(eq(enrollments.programCode, input.program), liveFor, sql`${enrollments.status} <> 'ended'`))
-        .limit(1);
-      if (live) {
-        throw conflict(`Already enrolled in ${input.program}: enrollment ${live.id} is ${live.status}.`, {
-          enrollment: { id: live.id, status: live.status },
-        });
-      }
-      const now = clock();
-      const day = businessDateOf(now);
-      const policy = await policies.inForce(household.region, day, tx);
-      const fastTrack = policy?.fastTrack ?? false;
-      const deadlineDays = fastTrack
-        ? (policy!.decisionDeadlineDays ?? program.decisionDeadlineDays)
-        : program.decisionDeadlineDays;
-      const [row] = await tx
-        .insert(applications)
-        .values({
-          programCode: input.program,
-          householdId: household.id,
-          personId,
-          region: household.region,
-          channel: caller.agency === 'portal' ? 'portal' : 'caseworker',
-          submittedByClientId: caller.id,
-          submittedAt: now,
+    const submitting = () =>
+      db.transaction(async (tx) => {
+        if (write) await write(tx, actor);
+        // One submission per household at a time, so two open applications cannot both pass the check.
+        await tx.select({ id: households.id }).from(households).where(eq(households.id, household.id)).for('update');
+        const sameApplicant =
+          input.program === 'tekun' ? eq(applications.personId, personId!) : eq(applications.householdId, household.id);
+        const [open] = await tx
+          .select({ id: applications.id, status: applications.status, submittedAt: applications.submittedAt })
+          .from(applications)
+          .where(
+            and(eq(applications.programCode, input.program), sameApplicant, inArray(applications.status, openStatuses)),
+          )
+          .limit(1);
+        if (open) {
+          throw conflict(
+            `Application ${open.id} of ${input.program} for this ${input.program === 'tekun' ? 'person' : 'household'} is still open (${open.status}); decide or withdraw it first.`,
+            { openApplication: { id: open.id, status: open.status } },
+          );
+        }
+        const liveFor =
+          input.program === 'tekun' ? eq(enrollments.personId, personId!) : eq(enrollments.householdId, household.id);
+        const [live] = await tx
+          .select({ id: enrollments.id, status: enrollments.status })
+          .from(enrollments)
+          .where(and(eq(enrollments.programCode, input.program), liveFor, sql`${enrollments.status} <> 'ended'`))
+          .limit(1);
+        if (live) {
+          throw conflict(`Already enrolled in ${input.program}: enrollment ${live.id} is ${live.status}.`, {
+            enrollment: { id: live.id, status: live.status },
+          });
+        }
+        const now = clock();
+        const day = businessDateOf(now);
+        const policy = await policies.inForce(household.region, day, tx);
+        const fastTrack = policy?.fastTrack ?? false;
+        const deadlineDays = fastTrack
+          ? (policy!.decisionDeadlineDays ?? program.decisionDeadlineDays)
+          : program.decisionDeadlineDays;
+        const [row] = await tx
+          .insert(applications)
+          .values({
+            programCode: input.program,
+            householdId: household.id,
+            personId,
+            region: household.region,
+            channel: caller.agency === 'portal' ? 'portal' : 'caseworker',
+            submittedByClientId: caller.id,
+            submittedAt: now,
+            status: 'verifying',
+            policyId: policy?.id ?? null,
+            fastTrack,
+            homeVisitRequired: !fastTrack,
+            decisionDueDate: addDays(day, deadlineDays!),
+            declaredMonthlyIncomeFen: input.declaredMonthlyIncomeFen ?? null,
+            notes: input.notes ?? null,
+          })
+          .returning();
+        const application = row!;
+        await addHistory(tx, application.id, {
           status: 'verifying',
-          policyId: policy?.id ?? null,
-          fastTrack,
-          homeVisitRequired: !fastTrack,
-          decisionDueDate: addDays(day, deadlineDays!),
-          declaredMonthlyIncomeFen: input.declaredMonthlyIncomeFen ?? null,
-          notes: input.notes ?? null,
-        })
-        .returning();
-      const application = row!;
-      await addHistory(tx, application.id, {
-        status: 'verifying',
-        action: 'submitted',
-        note: fastTrack
-          ? `fast-tracked by policy ${policy!.name}: economic verification requested, no home visit`
-          : 'economic verification requested',
-        byClientId: caller.id,
+          action: 'submitted',
+          note: fastTrack
+            ? `fast-tracked by policy ${policy!.name}: economic verification requested, no home visit`
+            : 'economic verification requested',
+          byClientId: caller.id,
+        });
+        await events.publish(tx, applicationSubmitted, {
+          subject: `application/${application.id}`,
+          region: application.region,
+          data: {
+            ...applicationEventBase(application),
+            personId,
+            channel: application.channel,
+            fastTrack,
+            homeVisitRequired: application.homeVisitRequired,
+            decisionDueDate: application.decisionDueDate,
+            policyId: application.policyId,
+          },
+        });
+        await audit.record(tx, actor, {
+          operation: 'submitApplication',
+          resourceType: 'application',
+          resourceIds: [application.id],
+          personIds: personId ? [personId] : [],
+          detail: { program: input.program, householdId: household.id, fastTrack },
+        });
+        return viewOf(tx, application);
       });
-      await events.publish(tx, applicationSubmitted, {
-        subject: `application/${application.id}`,
-        region: application.region,
-        data: {
-          ...applicationEventBase(application),
-          personId,
-          channel: application.channel,
-          fastTrack,
-          homeVisitRequired: application.homeVisitRequired,
-          decisionDueDate: application.decisionDueDate,
-          policyId: application.policyId,
-        },
-      });
-      await audit.record(tx, actor, {
-        operation: 'submitApplication',
-        resourceType: 'application',
-        resourceIds: [application.id],
-        personIds: personId ? [personId] : [],
-        detail: { program: input.program, householdId: household.id, fastTrack },
-      });
-      return viewOf(tx, application);
-    });
+    try {
+      return await submitting();
+    } catch (err) {
+      // A member registered by someone else between the check and the write.
+      if (write && people.isDocumentTaken(err)) {
+        throw conflict('A member of this household was registered by another request at the same moment; try again.');
+      }
+      throw err;
+    }
   }
 
   async function get(caller: Caller, actor: AuditActor, id: string) {

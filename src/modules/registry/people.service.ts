@@ -186,7 +186,59 @@ export function createPeopleService(deps: PeopleDeps) {
     return answer(caller, row);
   }
 
+  /**
+   * The household an application describes by its members (a portal cannot look households up).
+   * None of the documents registered: the household is checked and prepared, and `write` registers
+   * it in the caller's transaction. Every member registered in one household of the caller's
+   * jurisdiction: that household. Anything else (some members registered, or in different
+   * households, or elsewhere) is a 409 for a caseworker to reconcile.
+   */
+  async function householdForApplication(caller: Jurisdictional, input: NewHousehold, pointer: string) {
+    const checked = await checker.prepareHouseholds(caller, [input], () => pointer, today());
+    if (checked.errors.length > 0) throw validationError(checked.errors);
+    const prepared = checked.households[0]!;
+    const registered = await findRegistered(db, prepared.members);
+    if (registered.length === 0) {
+      const write = async (tx: Executor, actor: AuditActor) => {
+        await insertHouseholds(tx, [prepared], actor.clientId);
+        await insertPersons(tx, prepared.members, pii.currentKeyId, actor.clientId);
+        await publishHouseholds(tx, [prepared]);
+        await audit.record(tx, actor, {
+          operation: 'registerHousehold',
+          resourceType: 'household',
+          resourceIds: [prepared.id],
+          personIds: prepared.members.map((m) => m.id),
+          detail: { households: 1, persons: prepared.members.length, with: 'application' },
+        });
+      };
+      return { householdId: prepared.id, region: prepared.region, memberIds: prepared.members.map((m) => m.id), write };
+    }
+    const [first] = registered;
+    const sameHousehold =
+      registered.length === prepared.members.length &&
+      first!.household_id !== null &&
+      registered.every((r) => r.household_id === first!.household_id && inJurisdiction(caller, r.region));
+    if (!sameHousehold) {
+      const detail = documentConflict(caller, prepared.members, registered)!;
+      throw conflict(
+        'Some members of this household are registered already, but not all of them together in one household of your jurisdiction. ' +
+          `A caseworker reconciles the registry first. ${detail.message}`,
+        detail.extensions,
+      );
+    }
+    const byDocument = new Map(registered.map((r) => [`${r.id_type}|${r.id_number_index}`, r.id]));
+    const [household] = await db.select().from(households).where(eq(households.id, first!.household_id!));
+    return {
+      householdId: household!.id,
+      region: household!.region,
+      memberIds: prepared.members.map((m) => byDocument.get(`${m.idType}|${m.document.index}`)!),
+      write: null,
+    };
+  }
+
   return {
+    householdForApplication,
+    isDocumentTaken,
     registerHousehold,
     registerHouseholdsBulk,
     registerPerson,

@@ -188,6 +188,48 @@ t.test('measures 1, 2 and 6 end to end', async (t) => {
     },
   );
 
+  await t.test('a portal applies for a resident’s household described by its members', async (t) => {
+    const portal = await client('portal');
+    const members = [
+      { name: '孙悦', relationship: 'head', idType: 'resident_id', idNumber: residentId('220102', '19750808', '051') },
+      { name: '孙博', relationship: 'child', idType: 'resident_id', idNumber: residentId('220102', '20080305', '017') },
+    ];
+    const household = { region: '220102003', hukouRegion: '220102', members };
+    const countPersons = async () =>
+      ((await send(nanguan, 'GET', '/v1/persons?limit=500')).body.items as unknown[]).length;
+    const before = await countPersons();
+    const bad = await send(portal, 'POST', '/v1/applications', {
+      program: 'dibao',
+      household: { ...household, members: [{ ...members[0], idNumber: '220102197508080510' }, members[1]] },
+    });
+    t.equal(bad.status, 400);
+    t.match(bad.body.errors, [{ pointer: '/household/members/0/idNumber' }]);
+    t.equal(await countPersons(), before, 'nothing was written');
+
+    const first = await send(portal, 'POST', '/v1/applications', { program: 'dibao', household });
+    t.equal(first.status, 201);
+    t.match(first.body, { channel: 'portal', status: 'verifying', fastTrack: true });
+    t.equal(await countPersons(), before + 2, 'the household was registered with the application');
+    t.notMatch(JSON.stringify(first.body), members[0]!.idNumber, 'no ID number in the answer');
+    const again = await send(portal, 'POST', '/v1/applications', { program: 'price_subsidy', household });
+    t.equal(again.status, 201);
+    t.equal(again.body.householdId, first.body.householdId, 'the same members: the household registered before');
+    const mixed = await send(portal, 'POST', '/v1/applications', {
+      program: 'dibao',
+      household: {
+        ...household,
+        members: [members[0], { name: '周新', relationship: 'spouse', idType: 'passport', idNumber: 'E12345678' }],
+      },
+    });
+    t.equal(mixed.status, 409, 'partly registered: a caseworker reconciles');
+    const both = await send(portal, 'POST', '/v1/applications', {
+      program: 'dibao',
+      household,
+      householdId: first.body.householdId,
+    });
+    t.match(both.body.errors, [{ pointer: '/householdId' }]);
+  });
+
   await t.test(
     'measure 6: a stranded non-local infected person is aided where the emergency happened, once',
     async (t) => {
