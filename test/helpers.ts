@@ -1,4 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { buildApp } from '../src/app.js';
@@ -20,8 +23,7 @@ export const onPostgres = Boolean(process.env.DATABASE_URL);
 export async function freshDatabase(t: Teardown): Promise<Database & { url?: string }> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    const database = await openDatabase({ dataDir: 'memory://' });
-    await database.migrate();
+    const database = await openDatabase({ dataDir: 'memory://', pgliteArchive: await migratedPglite() });
     t.teardown(() => database.close());
     return database;
   }
@@ -42,6 +44,40 @@ export async function freshDatabase(t: Teardown): Promise<Database & { url?: str
     await dropper.end();
   });
   return Object.assign(database, { url: url.toString() });
+}
+
+let template: Promise<Blob> | undefined;
+
+/**
+ * A migrated, empty PGlite cluster as a tarball. Starting PGlite from scratch runs initdb (seconds);
+ * loading a dump takes a fraction of that. Kept in the temp folder under a hash of the migrations
+ * and the PGlite version, so every test process of one suite run migrates at most once.
+ */
+function migratedPglite(): Promise<Blob> {
+  template ??= (async () => {
+    const migrations = new URL('../migrations/', import.meta.url);
+    const pglite = readFileSync(new URL('../node_modules/@electric-sql/pglite/package.json', import.meta.url));
+    const hash = createHash('sha256').update(pglite);
+    const walk = (dir: URL): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+        const url = new URL(entry.name + (entry.isDirectory() ? '/' : ''), dir);
+        if (entry.isDirectory()) walk(url);
+        else hash.update(entry.name).update(readFileSync(url));
+      }
+    };
+    walk(migrations);
+    const file = join(tmpdir(), `doudi-test-pglite-${hash.digest('hex').slice(0, 16)}.tar`);
+    if (existsSync(file)) return new Blob([readFileSync(file)]);
+    const database = await openDatabase({ dataDir: 'memory://' });
+    await database.migrate();
+    const dump = await database.dump!();
+    await database.close();
+    const partial = `${file}.${process.pid}`;
+    writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
+    renameSync(partial, file);
+    return dump;
+  })();
+  return template;
 }
 
 export interface TestClient {

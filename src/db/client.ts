@@ -33,6 +33,8 @@ export interface Database {
   /** How many migrations of this build are not applied yet. */
   pendingMigrations(): Promise<number>;
   poolStats(): PoolStats;
+  /** PGlite only: the whole cluster as a tarball, to open copies of it with `pgliteArchive`. */
+  dump?(): Promise<Blob>;
   close(): Promise<void>;
 }
 
@@ -79,10 +81,14 @@ export interface DatabaseOptions {
   /** A folder for PGlite's files, or 'memory://' for a database that lives only in this process. */
   dataDir: string;
   poolMax?: number;
+  /** PGlite only: start from this dump (`Database.dump`) instead of an empty cluster; tests use it to skip initdb. */
+  pgliteArchive?: Blob | undefined;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolMax ?? 20) : openPglite(options.dataDir);
+  return options.databaseUrl
+    ? openPostgres(options.databaseUrl, options.poolMax ?? 20)
+    : openPglite(options.dataDir, options.pgliteArchive);
 }
 
 function openPostgres(url: string, max: number): Database {
@@ -117,10 +123,11 @@ function openPostgres(url: string, max: number): Database {
   };
 }
 
-async function openPglite(dataDir: string): Promise<Database> {
+async function openPglite(dataDir: string, archive?: Blob): Promise<Database> {
   const inMemory = dataDir.startsWith('memory://');
   if (!inMemory) mkdirSync(resolve(dataDir), { recursive: true });
-  const client = inMemory ? new PGlite() : new PGlite(resolve(dataDir));
+  const from = archive ? { loadDataDir: archive } : {};
+  const client = inMemory ? new PGlite(from) : new PGlite(resolve(dataDir), from);
   await client.waitReady;
   const pglite = drizzlePglite(client, { schema });
   const db = pglite as unknown as Db;
@@ -136,6 +143,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     },
     // PGlite is one connection inside this process.
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    dump: () => client.dumpDataDir('none'),
     close: () => client.close(),
   };
 }

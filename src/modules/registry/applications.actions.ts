@@ -60,7 +60,7 @@ export function createApplicationActions({ db, audit, events, clock = () => new 
         })
         .where(eq(applications.id, id))
         .returning();
-      await addHistory(tx, id, {
+      await addHistory(tx, events, row, {
         status: row.status,
         action: `${kind}_recorded`,
         note: `${replaced ? 'replaces the earlier record; ' : ''}by ${record.by} at ${record.at}`,
@@ -101,7 +101,7 @@ export function createApplicationActions({ db, audit, events, clock = () => new 
         .where(eq(applications.id, applicationId))
         .returning();
       const failed = result.rules.filter((r) => r.outcome === 'fail').map((r) => r.rule);
-      await addHistory(tx, applicationId, {
+      await addHistory(tx, events, row, {
         status: 'verified',
         action: 'verified',
         note: result.passed
@@ -142,7 +142,7 @@ export function createApplicationActions({ db, audit, events, clock = () => new 
         })
         .where(eq(applications.id, id))
         .returning();
-      await addHistory(tx, id, {
+      await addHistory(tx, events, row, {
         status: 'rejected',
         action: 'rejected',
         note: reasons.join('; '),
@@ -184,7 +184,12 @@ export function createApplicationActions({ db, audit, events, clock = () => new 
         .set({ status: 'withdrawn', version: sql`${applications.version} + 1` })
         .where(eq(applications.id, id))
         .returning();
-      await addHistory(tx, id, { status: 'withdrawn', action: 'withdrawn', note: reason, byClientId: actor.clientId });
+      await addHistory(tx, events, row, {
+        status: 'withdrawn',
+        action: 'withdrawn',
+        note: reason,
+        byClientId: actor.clientId,
+      });
       await events.publish(tx, applicationWithdrawn, {
         subject: `application/${id}`,
         region: row.region,

@@ -5,6 +5,7 @@ import { invalidState, notFound, ProblemError } from '../../platform/errors.js';
 import type { EventService } from '../../platform/events/service.js';
 import { etagOf } from '../../platform/http.js';
 import { inJurisdiction, type Jurisdictional } from '../../platform/jurisdiction.js';
+import { portalApplicationChanged } from './applications.events.js';
 import type { MonthlyProgram } from './applications.schemas.js';
 import { applicationHistory, applications, enrollments } from './applications.tables.js';
 import type { PeopleService } from './people.service.js';
@@ -82,17 +83,35 @@ export function requireStatus(row: ApplicationRow, allowed: ApplicationStatus[],
   }
 }
 
+/**
+ * Records a step of the application's history. A portal's application also tells the portal, and
+ * only it (the event's audience), what happened: portals do not see other clients' applications,
+ * in the feed any more than through the API.
+ */
 export async function addHistory(
   tx: Executor,
-  applicationId: string,
+  events: EventService,
+  application: ApplicationRow,
   entry: { status: string; action: string; note?: string | null; byClientId: string | null },
 ) {
   await tx.insert(applicationHistory).values({
-    applicationId,
+    applicationId: application.id,
     status: entry.status,
     action: entry.action,
     note: entry.note ?? null,
     byClientId: entry.byClientId,
+  });
+  if (application.channel !== 'portal') return;
+  await events.publish(tx, portalApplicationChanged, {
+    subject: `portal_application/${application.id}`,
+    region: application.region,
+    audienceClientId: application.submittedByClientId,
+    data: {
+      applicationId: application.id,
+      program: application.programCode as MonthlyProgram,
+      status: entry.status as ApplicationStatus,
+      action: entry.action,
+    },
   });
 }
 

@@ -201,7 +201,7 @@ export function createApproval({ db, audit, events, programs, clock = () => new 
         })
         .where(eq(applications.id, id))
         .returning();
-      await addHistory(tx, id, {
+      await addHistory(tx, events, row, {
         status: 'approved',
         action: 'approved',
         note: `${reasons.join('; ')} (enrollment ${enrollmentId}, ${benefit.monthlyBenefitFen} fen a month)`,

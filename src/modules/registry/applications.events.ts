@@ -5,9 +5,29 @@ import { defineEvent } from '../../platform/events/catalogue.js';
 
 const monthlyProgram = z.enum(['dibao', 'tekun', 'price_subsidy']);
 
+/**
+ * What a portal learns of the applications it submitted, and nothing else: each step, addressed to
+ * that portal alone. The events above, with the household and the reasons, go to caseworkers.
+ */
+export const portalApplicationChanged = defineEvent({
+  type: 'portal_application.changed',
+  scope: 'applications:read',
+  summary: 'A step in an application a portal submitted (only that portal receives it)',
+  data: z.object({
+    applicationId: z.uuid(),
+    program: monthlyProgram,
+    status: z.enum(['verifying', 'verified', 'approved', 'rejected', 'withdrawn']),
+    action: z
+      .string()
+      .describe(
+        'What happened: submitted, phone_survey_recorded, home_visit_recorded, verified, approved, rejected, withdrawn',
+      ),
+  }),
+});
+
 export const applicationSubmitted = defineEvent({
   type: 'application.submitted',
-  scope: 'applications:read',
+  scope: 'applications:decide',
   summary: 'An application for a monthly program was submitted; economic verification is requested',
   data: z.object({
     applicationId: z.uuid(),
@@ -25,7 +45,7 @@ export const applicationSubmitted = defineEvent({
 
 export const applicationDecided = defineEvent({
   type: 'application.decided',
-  scope: 'applications:read',
+  scope: 'applications:decide',
   summary: 'An application was approved (with the enrollment it created) or rejected, with reasons',
   data: z.object({
     applicationId: z.uuid(),
@@ -41,7 +61,7 @@ export const applicationDecided = defineEvent({
 
 export const applicationWithdrawn = defineEvent({
   type: 'application.withdrawn',
-  scope: 'applications:read',
+  scope: 'applications:decide',
   summary: 'An application was withdrawn before a decision',
   data: z.object({
     applicationId: z.uuid(),
@@ -54,7 +74,7 @@ export const applicationWithdrawn = defineEvent({
 
 export const enrollmentCreated = defineEvent({
   type: 'enrollment.created',
-  scope: 'applications:read',
+  scope: 'applications:decide',
   summary: 'An approved application enrolled a household (or, for tekun, a person) in a monthly program',
   data: z.object({
     enrollmentId: z.uuid(),
@@ -72,7 +92,7 @@ export const enrollmentCreated = defineEvent({
 
 export const enrollmentChanged = defineEvent({
   type: 'enrollment.changed',
-  scope: 'applications:read',
+  scope: 'applications:decide',
   summary: 'An enrollment was suspended, resumed, ended or had its monthly benefit changed',
   data: z.object({
     enrollmentId: z.uuid(),
@@ -91,7 +111,7 @@ export const enrollmentChanged = defineEvent({
 
 export const reviewCompleted = defineEvent({
   type: 'review.completed',
-  scope: 'applications:read',
+  scope: 'applications:decide',
   summary: 'A periodic review of an enrollment was completed, and the next one scheduled unless it ended',
   data: z.object({
     reviewId: z.uuid(),

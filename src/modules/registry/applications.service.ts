@@ -168,7 +168,7 @@ export function createApplicationService(deps: ApplicationDeps) {
           })
           .returning();
         const application = row!;
-        await addHistory(tx, application.id, {
+        await addHistory(tx, events, application, {
           status: 'verifying',
           action: 'submitted',
           note: fastTrack

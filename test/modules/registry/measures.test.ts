@@ -228,6 +228,26 @@ t.test('measures 1, 2 and 6 end to end', async (t) => {
       householdId: first.body.householdId,
     });
     t.match(both.body.errors, [{ pointer: '/householdId' }]);
+
+    // Each portal hears of its own applications only, and not of the caseworkers' events.
+    await app.services.events.sequence();
+    const seen = async (who: { headers: Record<string, string> }) =>
+      ((await send(who, 'GET', '/v1/events?limit=500')).body.items as { type: string; data: Body }[]).filter((e) =>
+        /^(application|portal_application|enrollment|review)\./.test(e.type),
+      );
+    const own = await seen(portal);
+    t.same(
+      own.map((e) => [e.type, e.data.applicationId, e.data.action]),
+      [
+        ['portal_application.changed', first.body.id, 'submitted'],
+        ['portal_application.changed', again.body.id, 'submitted'],
+      ],
+    );
+    t.same(await seen(await client('portal')), [], 'another portal hears nothing');
+    t.ok(
+      (await seen(nanguan)).some((e) => e.type === 'application.submitted' && e.data.applicationId === first.body.id),
+      'caseworkers get the application events',
+    );
   });
 
   await t.test(

@@ -1,0 +1,15 @@
+import { PGlite } from '@electric-sql/pglite';
+let t0 = performance.now();
+const a = new PGlite();
+await a.waitReady;
+console.log('fresh', performance.now() - t0); t0 = performance.now();
+await a.exec('create table x(id int); insert into x values (1)');
+const dump = await a.dumpDataDir('none');
+console.log('dump', performance.now() - t0, dump.size); t0 = performance.now();
+const b = new PGlite({ loadDataDir: dump });
+await b.waitReady;
+console.log('load', performance.now() - t0); t0 = performance.now();
+console.log((await b.query('select * from x')).rows);
+const c = new PGlite({ loadDataDir: dump });
+await c.waitReady;
+console.log('load2', performance.now() - t0);
