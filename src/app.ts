@@ -29,7 +29,7 @@ import { regionRoutes } from './platform/regions/routes.js';
 import { createRegionService, type RegionService } from './platform/regions/service.js';
 import { peopleRoutes } from './modules/registry/people.routes.js';
 import { createPeopleService, type PeopleService } from './modules/registry/people.service.js';
-import { createPiiProtector } from './modules/registry/sensitive.js';
+import { createPiiProtector, type PiiProtector } from './modules/registry/sensitive.js';
 import { programRoutes } from './modules/registry/programs.routes.js';
 import { createProgramService, type ProgramService } from './modules/registry/programs.service.js';
 import { createPolicyService, type PolicyService } from './modules/registry/policies.service.js';
@@ -50,6 +50,10 @@ import { createEnrollmentService, type EnrollmentService } from './modules/regis
 import { reviewRoutes } from './modules/registry/reviews.routes.js';
 import { createReviewService, type ReviewService } from './modules/registry/reviews.service.js';
 import { policyRoutes } from './modules/registry/policies.routes.js';
+import { verificationRoutes } from './modules/matching/verify.routes.js';
+import { createVerificationService, type VerificationService } from './modules/matching/verify.service.js';
+import { sourceRoutes } from './modules/matching/sources.routes.js';
+import { createSourceService, type SourceService } from './modules/matching/sources.service.js';
 
 export const version = '0.1.0';
 
@@ -69,6 +73,10 @@ export interface Services {
   applications: ApplicationService;
   enrollments: EnrollmentService;
   reviews: ReviewService;
+  /** The registry's protection of personal information: its blind index keys matching records too. */
+  pii: PiiProtector;
+  verifications: VerificationService;
+  matchingSources: SourceService;
 }
 
 declare module 'fastify' {
@@ -168,6 +176,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const applications = createApplicationService({ db, audit, events, programs, policies, people });
   const enrollments = createEnrollmentService({ db, audit, events });
   const reviews = createReviewService({ db, audit, events, programs });
+  const verifications = createVerificationService({ db, audit, events, programs, applications });
+  const matchingSources = createSourceService({ database, audit, events, regions, clients, pii });
   app.decorate('services', {
     audit,
     regions,
@@ -184,6 +194,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     applications,
     enrollments,
     reviews,
+    pii,
+    verifications,
+    matchingSources,
   });
   app.addHook('onClose', async () => webhooks.stop());
 
@@ -229,6 +242,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(enrollmentRoutes, { enrollments });
   await app.register(reviewRoutes, { reviews });
   await app.register(policyRoutes, { policies, regions });
+  await app.register(verificationRoutes, { verifications });
+  await app.register(sourceRoutes, { sources: matchingSources });
 
   if (options.background ?? config.JOBS_ENABLED) startBackground(app, config);
   return app;

@@ -6,6 +6,7 @@ import { openDatabase } from './db/client.js';
 import { DEMO_STANDARD_LABEL, seedDemo } from './demo.js';
 import { BULK_MAX } from './modules/registry/people.schemas.js';
 import { syntheticHouseholds } from './modules/registry/people.seed.js';
+import { syntheticCityCommand } from './modules/matching/synthetic.city.js';
 import { configOrExit, startServer } from './server.js';
 import { ProblemError } from './platform/errors.js';
 
@@ -21,7 +22,11 @@ const usage = `Usage: npm run cli -- <command> [options]
                                    standards for the city (labelled as such), then serve
   seed-registry --households N --region 220102 [--seed 1]
                                    load N synthetic households (valid resident ID numbers, deterministic
-                                   from the seed) through the bulk path, 1000 at a time`;
+                                   from the seed) through the bulk path, 1000 at a time
+  synthetic-city --households N --region 220102 --seed S --out DIR [--shares 0.7,0.25,0.05] [--format csv]
+                                   load a synthetic city's households (as seed-registry) and write one file of
+                                   source records per kind (NDJSON, or CSV) and truth.ndjson (each household's
+                                   expected class: eligible, ineligible, dirty) into DIR, with a progress bar`;
 
 async function withApp<T>(run: (app: Awaited<ReturnType<typeof buildApp>>) => Promise<T>): Promise<T> {
   const config = configOrExit();
@@ -76,6 +81,8 @@ async function main() {
       households: { type: 'string' },
       region: { type: 'string' },
       seed: { type: 'string' },
+      shares: { type: 'string' },
+      format: { type: 'string' },
     },
   });
   switch (command) {
@@ -141,6 +148,9 @@ async function main() {
     }
     case 'seed-registry':
       await withApp((app) => seedRegistry(app, values));
+      return;
+    case 'synthetic-city':
+      await withApp((app) => syntheticCityCommand(app.services.people, values));
       return;
     default:
       console.log(usage);

@@ -33,6 +33,13 @@ export interface Database {
   /** How many migrations of this build are not applied yet. */
   pendingMigrations(): Promise<number>;
   poolStats(): PoolStats;
+  /**
+   * PostgreSQL only: runs `fn` on a pooled connection of its own, for what the query builder cannot
+   * do (COPY … FROM STDIN through pg-copy-streams). `db` is drizzle bound to that connection, so a
+   * `db.transaction` there and raw `client.query` calls share one transaction. The connection is
+   * released afterwards, or closed when `fn` failed (it may be left mid-COPY or holding locks).
+   */
+  withClient?<T>(fn: (client: pg.PoolClient, db: Db) => Promise<T>): Promise<T>;
   /** PGlite only: the whole cluster as a tarball, to open copies of it with `pgliteArchive`. */
   dump?(): Promise<Blob>;
   close(): Promise<void>;
@@ -119,6 +126,17 @@ function openPostgres(url: string, max: number): Database {
       return journalLength() - (await appliedMigrations(db));
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    async withClient(fn) {
+      const client = await pool.connect();
+      try {
+        const result = await fn(client, drizzlePg(client, { schema }) as unknown as Db);
+        client.release();
+        return result;
+      } catch (err) {
+        client.release(err instanceof Error ? err : true);
+        throw err;
+      }
+    },
     close: () => pool.end(),
   };
 }

@@ -19,6 +19,9 @@ export const programStandardCreated = defineEvent({
     monthlyStandardFen: z.number().int(),
     assetMultiple: z.number().int().nullable(),
     careAllowances,
+    propertyLimit: z.number().int().nullable(),
+    vehicleValueLimitFen: z.number().int().nullable(),
+    businessCapitalLimitFen: z.number().int().nullable(),
     label: z.string().nullable(),
   }),
 });

@@ -48,6 +48,33 @@ const CareAllowancesSchema = z.object({
   unableFen: fen.describe('Unable to look after themselves (全失能)'),
 });
 
+/** The limits economic verification checks a household against (besides income and financial assets). */
+const newLimits = {
+  propertyLimit: z
+    .number()
+    .int()
+    .min(0)
+    .max(100)
+    .describe('Economic verification: residential properties a household may own (0: none)'),
+  vehicleValueLimitFen: fen.describe('Economic verification: the highest value any vehicle of the household may have'),
+  businessCapitalLimitFen: fen.describe(
+    'Economic verification: registered capital the household’s businesses may total (0: no registered business at all)',
+  ),
+};
+const limits = {
+  propertyLimit: z.number().int().nullable().describe(`${newLimits.propertyLimit.description}; null: no limit`),
+  vehicleValueLimitFen: z
+    .number()
+    .int()
+    .nullable()
+    .describe(`${newLimits.vehicleValueLimitFen.description}; null: no limit`),
+  businessCapitalLimitFen: z
+    .number()
+    .int()
+    .nullable()
+    .describe(`${newLimits.businessCapitalLimitFen.description}; null: no limit`),
+};
+
 export const ProgramStandardSchema = z
   .object({
     id: z.uuid(),
@@ -71,6 +98,7 @@ export const ProgramStandardSchema = z
     careAllowances: CareAllowancesSchema.nullable().describe(
       'tekun only: the care allowance a month by self-care ability, added to the basic allowance',
     ),
+    ...limits,
     label: z.string().nullable().describe('A note shown with the figures, e.g. that they are for a demo'),
     createdBy: z.uuid().nullable().describe('The client that created it; null for the service itself (demo seed)'),
     createdAt: timestamp,
@@ -93,6 +121,9 @@ export const NewProgramStandardBody = z
       .optional()
       .describe('Required for dibao and tekun: financial assets allowed per member, in monthly standards'),
     careAllowances: CareAllowancesSchema.strict().optional().describe('Required for tekun, refused for the others'),
+    propertyLimit: newLimits.propertyLimit.optional().describe('Omit for no limit'),
+    vehicleValueLimitFen: newLimits.vehicleValueLimitFen.optional().describe('Omit for no limit'),
+    businessCapitalLimitFen: newLimits.businessCapitalLimitFen.optional().describe('Omit for no limit'),
     label: z.string().trim().min(1).max(200).optional(),
   })
   .strict();
@@ -126,6 +157,9 @@ export const standardOut = (s: ProgramStandard) => ({
   monthlyStandardFen: s.monthlyStandardFen,
   assetMultiple: s.assetMultiple,
   careAllowances: s.careAllowances,
+  propertyLimit: s.propertyLimit,
+  vehicleValueLimitFen: s.vehicleValueLimitFen,
+  businessCapitalLimitFen: s.businessCapitalLimitFen,
   label: s.label,
   createdBy: s.createdByClientId,
   createdAt: s.createdAt.toISOString(),

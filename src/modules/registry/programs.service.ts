@@ -29,6 +29,10 @@ export interface ProgramStandard extends StandardAmounts {
   effectiveFrom: string;
   /** First day no longer in force; null: until further notice. */
   effectiveTo: string | null;
+  /** Economic verification's limits (see the table); null: no limit. */
+  propertyLimit: number | null;
+  vehicleValueLimitFen: number | null;
+  businessCapitalLimitFen: number | null;
   label: string | null;
   createdByClientId: string | null;
   createdAt: Date;
@@ -44,6 +48,9 @@ export interface NewStandard {
   monthlyStandardFen: number;
   assetMultiple?: number | undefined;
   careAllowances?: CareAllowances | undefined;
+  propertyLimit?: number | undefined;
+  vehicleValueLimitFen?: number | undefined;
+  businessCapitalLimitFen?: number | undefined;
   label?: string | undefined;
 }
 
@@ -86,6 +93,9 @@ export const standardOf = (row: StandardRow): ProgramStandard => ({
     row.careAbleFen === null || row.carePartiallyUnableFen === null || row.careUnableFen === null
       ? null
       : { ableFen: row.careAbleFen, partiallyUnableFen: row.carePartiallyUnableFen, unableFen: row.careUnableFen },
+  propertyLimit: row.propertyLimit,
+  vehicleValueLimitFen: row.vehicleValueLimitFen,
+  businessCapitalLimitFen: row.businessCapitalLimitFen,
   label: row.label,
   createdByClientId: row.createdByClientId,
   createdAt: row.createdAt,
@@ -190,6 +200,9 @@ export function createProgramService({ db, audit, events, regions, clock = () =>
           careAbleFen: input.careAllowances?.ableFen ?? null,
           carePartiallyUnableFen: input.careAllowances?.partiallyUnableFen ?? null,
           careUnableFen: input.careAllowances?.unableFen ?? null,
+          propertyLimit: input.propertyLimit ?? null,
+          vehicleValueLimitFen: input.vehicleValueLimitFen ?? null,
+          businessCapitalLimitFen: input.businessCapitalLimitFen ?? null,
           label: input.label ?? null,
           createdByClientId: actor.clientId,
         })
@@ -207,6 +220,9 @@ export function createProgramService({ db, audit, events, regions, clock = () =>
           monthlyStandardFen: standard.monthlyStandardFen,
           assetMultiple: standard.assetMultiple,
           careAllowances: standard.careAllowances,
+          propertyLimit: standard.propertyLimit,
+          vehicleValueLimitFen: standard.vehicleValueLimitFen,
+          businessCapitalLimitFen: standard.businessCapitalLimitFen,
           label: standard.label,
         },
       });

@@ -49,6 +49,12 @@ export const programStandards = pgTable(
     careAbleFen: bigint('care_able_fen', { mode: 'number' }),
     carePartiallyUnableFen: bigint('care_partially_unable_fen', { mode: 'number' }),
     careUnableFen: bigint('care_unable_fen', { mode: 'number' }),
+    /** Economic verification: residential properties a household may own; null: no limit. */
+    propertyLimit: integer('property_limit'),
+    /** Economic verification: the highest value a household's vehicle may have; null: no limit. */
+    vehicleValueLimitFen: bigint('vehicle_value_limit_fen', { mode: 'number' }),
+    /** Economic verification: registered capital a household's businesses may total; 0: none allowed; null: no limit. */
+    businessCapitalLimitFen: bigint('business_capital_limit_fen', { mode: 'number' }),
     label: text('label'),
     createdByClientId: uuid('created_by_client_id').references(() => clients.id),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -62,6 +68,12 @@ export const programStandards = pgTable(
     check('program_standards_period_check', sql`${t.effectiveTo} is null or ${t.effectiveTo} >= ${t.effectiveFrom}`),
     check('program_standards_standard_check', sql`${t.monthlyStandardFen} > 0`),
     check('program_standards_asset_multiple_check', sql`${t.assetMultiple} is null or ${t.assetMultiple} > 0`),
+    check(
+      'program_standards_limits_check',
+      sql`(${t.propertyLimit} is null or ${t.propertyLimit} >= 0)
+        and (${t.vehicleValueLimitFen} is null or ${t.vehicleValueLimitFen} >= 0)
+        and (${t.businessCapitalLimitFen} is null or ${t.businessCapitalLimitFen} >= 0)`,
+    ),
     check(
       'program_standards_care_check',
       sql`(${t.careAbleFen} is null and ${t.carePartiallyUnableFen} is null and ${t.careUnableFen} is null)

@@ -220,6 +220,27 @@ t.test('programs and standards over HTTP', async (t) => {
     t.same(json<Standard>(first).careAllowances, tekunCare);
   });
 
+  t.test('economic verification limits: kept, read back, published; absent means no limit', async (t) => {
+    const limits = { propertyLimit: 1, vehicleValueLimitFen: 5_000_000, businessCapitalLimitFen: 0 };
+    const res = await create('price_subsidy', dibaoBody({ region: '220183', ...limits }));
+    t.equal(res.statusCode, 201, res.body);
+    const created = json<Standard & typeof limits>(res);
+    t.match(created, limits);
+    t.match(json(await app.inject({ url: res.headers.location as string, headers: finance.headers })), limits);
+    const inForce = await app.services.programs.standardInForce('price_subsidy', '220183', '2026-06-01');
+    t.match(inForce, { id: created.id, ...limits });
+    const event = (await feed(finance, 'program_standard.created')).find((e) => e.data.standardId === created.id);
+    t.match(event?.data, limits);
+    t.match(cityDibao, { propertyLimit: null, vehicleValueLimitFen: null, businessCapitalLimitFen: null });
+    const bad = await create('dibao', dibaoBody({ region: '220184', propertyLimit: -1, vehicleValueLimitFen: 1.5 }));
+    t.same(
+      json<ProblemBody>(bad)
+        .errors!.map((e) => e.pointer)
+        .sort(),
+      ['/propertyLimit', '/vehicleValueLimitFen'],
+    );
+  });
+
   t.test('two standards of one program and region are never in force on the same day', async (t) => {
     const before = await count('dibao');
     const eventsBefore = (await feed(admin, 'program_standard.created')).length;

@@ -1,0 +1,248 @@
+import { checkResidentId } from '../registry/identity.js';
+import type { SourceKind } from './tables.js';
+
+/**
+ * The record schema of each source kind: which fields a provider sends, per line of NDJSON (one
+ * JSON object a line) or per row of CSV (a header row naming the fields). Every record names a
+ * person by resident ID number (GB 11643; the number is validated, then only its blind index is
+ * stored) and name; what `amountFen` means depends on the kind.
+ */
+export type FieldType = 'idNumber' | 'text' | 'fen' | 'date' | 'enum';
+
+export interface RecordField {
+  name: string;
+  type: FieldType;
+  required: boolean;
+  description: string;
+  /** For enums: the values allowed. */
+  values?: readonly string[];
+  /** Where it is stored: a column of matching_records, or a key of its `attrs`. */
+  column: 'idIndex' | 'name' | 'amountFen' | 'eventDate' | 'ref' | 'attrs';
+}
+
+export interface KindSchema {
+  kind: SourceKind;
+  title: string;
+  description: string;
+  fields: RecordField[];
+}
+
+const common: RecordField[] = [
+  {
+    name: 'idNumber',
+    type: 'idNumber',
+    required: true,
+    column: 'idIndex',
+    description:
+      'Resident ID number (公民身份号码, 18 characters, GB 11643 check character); stored only as its blind index',
+  },
+  {
+    name: 'name',
+    type: 'text',
+    required: true,
+    column: 'name',
+    description: 'The person’s name as the provider holds it; compared with the registry’s to flag mismatches',
+  },
+  {
+    name: 'ref',
+    type: 'text',
+    required: false,
+    column: 'ref',
+    description: 'The provider’s own id of the record, quoted in verification explanations',
+  },
+];
+
+const amount = (description: string): RecordField => ({
+  name: 'amountFen',
+  type: 'fen',
+  required: true,
+  column: 'amountFen',
+  description: `${description}, in integer fen (CNY cents), 0 or more`,
+});
+
+const kindSchemas: Record<SourceKind, KindSchema> = {
+  income: {
+    kind: 'income',
+    title: 'Income and wages',
+    description: 'One record per employer or income source; a person’s records are summed.',
+    fields: [...common, amount('Monthly wage income before tax')],
+  },
+  pension: {
+    kind: 'pension',
+    title: 'Pensions and social insurance',
+    description: 'Pensions and other regular social-insurance benefits being paid.',
+    fields: [...common, amount('Monthly pension paid')],
+  },
+  housing_fund: {
+    kind: 'housing_fund',
+    title: 'Housing provident fund',
+    description: 'Contributions show employment and the wage base.',
+    fields: [...common, amount('Monthly housing-fund contribution (employee and employer)')],
+  },
+  real_estate: {
+    kind: 'real_estate',
+    title: 'Real estate',
+    description: 'One record per property held.',
+    fields: [
+      ...common,
+      amount('Assessed value of the property'),
+      {
+        name: 'use',
+        type: 'enum',
+        values: ['residential', 'commercial'],
+        required: true,
+        column: 'attrs',
+        description: 'What the property is registered for',
+      },
+    ],
+  },
+  vehicle: {
+    kind: 'vehicle',
+    title: 'Vehicles',
+    description: 'One record per motor vehicle registered to the person.',
+    fields: [
+      ...common,
+      amount('Assessed value of the vehicle'),
+      { name: 'plate', type: 'text', required: true, column: 'attrs', description: 'Registration plate' },
+    ],
+  },
+  deposits: {
+    kind: 'deposits',
+    title: 'Deposits and securities',
+    description: 'One record per account or holding.',
+    fields: [...common, amount('Balance of deposits and market value of securities')],
+  },
+  business: {
+    kind: 'business',
+    title: 'Registered businesses',
+    description: 'One record per business the person owns or is the legal representative of.',
+    fields: [
+      ...common,
+      amount('Registered capital'),
+      {
+        name: 'status',
+        type: 'enum',
+        values: ['active', 'suspended', 'deregistered'],
+        required: true,
+        column: 'attrs',
+        description: 'Registration status; only active businesses count against a household',
+      },
+    ],
+  },
+  death: {
+    kind: 'death',
+    title: 'Death registration',
+    description: 'Persons registered as dead; used to stop payments to them.',
+    fields: [
+      ...common,
+      {
+        name: 'eventDate',
+        type: 'date',
+        required: true,
+        column: 'eventDate',
+        description: 'Date of death, YYYY-MM-DD',
+      },
+    ],
+  },
+};
+
+export const recordSchemaOf = (kind: SourceKind): KindSchema => kindSchemas[kind];
+export const recordSchemas = (): KindSchema[] => Object.values(kindSchemas);
+
+/** One record ready to store: what matching_records holds, the ID number replaced by its index. */
+export interface CheckedRecord {
+  idNumber: string;
+  name: string;
+  amountFen: number | null;
+  eventDate: string | null;
+  ref: string | null;
+  attrs: Record<string, string> | null;
+}
+
+export interface FieldProblem {
+  field: string;
+  reason: string;
+}
+
+const MAX_TEXT = 200;
+/** 10^13 fen (100 billion yuan): beyond any real holding, and exact in a double. */
+const MAX_FEN = 10_000_000_000_000;
+
+function isRealDate(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const d = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
+}
+
+/** The value of one field, or the reason it is bad. Reasons never repeat an ID number. */
+function checkField(field: RecordField, raw: unknown, today: string): { value: string | number } | { reason: string } {
+  switch (field.type) {
+    case 'idNumber': {
+      if (typeof raw !== 'string') return { reason: 'must be a string' };
+      const checked = checkResidentId(raw, today);
+      return checked.valid ? { value: checked.number } : { reason: checked.reason };
+    }
+    case 'text': {
+      if (typeof raw !== 'string') return { reason: 'must be a string' };
+      const text = raw.trim();
+      if (text === '') return { reason: 'must not be empty' };
+      if (text.length > MAX_TEXT) return { reason: `must be at most ${MAX_TEXT} characters` };
+      return { value: text };
+    }
+    case 'fen': {
+      // A JSON integer, or the digits of one (CSV cells are text).
+      const n = typeof raw === 'string' && /^\d{1,16}$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+      if (typeof n !== 'number' || !Number.isInteger(n)) return { reason: 'must be an integer number of fen' };
+      if (n < 0) return { reason: 'must not be negative' };
+      if (n > MAX_FEN) return { reason: `must be at most ${MAX_FEN} fen` };
+      return { value: n };
+    }
+    case 'date': {
+      if (typeof raw !== 'string' || !isRealDate(raw.trim())) return { reason: 'must be a date YYYY-MM-DD' };
+      if (raw.trim() > today) return { reason: `must not be after today (${today})` };
+      return { value: raw.trim() };
+    }
+    case 'enum': {
+      const values = field.values ?? [];
+      if (typeof raw !== 'string' || !values.includes(raw.trim()))
+        return { reason: `must be one of ${values.join(', ')}` };
+      return { value: raw.trim() };
+    }
+  }
+}
+
+/**
+ * Validates one record of a kind: every field it names must be in the kind's schema, every
+ * required field present (absent, null and the empty string all count as missing), each value of
+ * its type. `today` (YYYY-MM-DD) bounds birth dates and dates of death.
+ */
+export function checkRecord(
+  schema: KindSchema,
+  input: Record<string, unknown>,
+  today: string,
+): { record: CheckedRecord } | { problems: FieldProblem[] } {
+  const problems: FieldProblem[] = [];
+  const known = new Set(schema.fields.map((f) => f.name));
+  for (const key of Object.keys(input)) {
+    if (!known.has(key)) problems.push({ field: key, reason: `is not a field of ${schema.kind} records` });
+  }
+  const record: CheckedRecord = { idNumber: '', name: '', amountFen: null, eventDate: null, ref: null, attrs: null };
+  for (const field of schema.fields) {
+    const raw = input[field.name];
+    if (raw === undefined || raw === null || raw === '') {
+      if (field.required) problems.push({ field: field.name, reason: 'is required' });
+      continue;
+    }
+    const checked = checkField(field, raw, today);
+    if ('reason' in checked) {
+      problems.push({ field: field.name, reason: checked.reason });
+      continue;
+    }
+    const value = checked.value;
+    if (field.column === 'attrs') record.attrs = { ...record.attrs, [field.name]: String(value) };
+    else if (field.column === 'idIndex') record.idNumber = String(value);
+    else if (field.column === 'amountFen') record.amountFen = Number(value);
+    else record[field.column] = String(value);
+  }
+  return problems.length > 0 ? { problems } : { record };
+}
