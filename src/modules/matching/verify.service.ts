@@ -144,13 +144,12 @@ export function createVerificationService({ db, audit, events, programs, applica
         personIds: found.members.map((m) => m.id),
         detail: { program: input.program, asOf: date, passed: stored.passed },
       });
+      // The application is answered in the same transaction: both are recorded, or neither.
+      if (input.applicationId) {
+        await applications.recordVerification(input.applicationId, applicationAnswer(stored), actor, { caller, tx });
+      }
       return stored;
     });
-    // recordVerification runs its own transaction; the application was checked above, so this
-    // fails only when the application changed in between (its error is then the answer).
-    if (input.applicationId) {
-      await applications.recordVerification(input.applicationId, applicationAnswer(verification), actor, { caller });
-    }
     return verification;
   }
 

@@ -1,4 +1,5 @@
 import { eq, sql } from 'drizzle-orm';
+import type { Executor } from '../../db/client.js';
 import type { AuditActor } from '../../platform/audit/service.js';
 import { invalidState, validationError } from '../../platform/errors.js';
 import {
@@ -28,6 +29,8 @@ export interface VerificationResult {
 export interface ChangeOptions {
   caller?: Caller | undefined;
   expectedVersion?: number | undefined;
+  /** Run inside this transaction (the caller's change and the answer commit together). */
+  tx?: Executor | undefined;
 }
 
 /** Lets a survey be dated a few minutes ahead of the service's clock (a caller's clock may run fast). */
@@ -86,7 +89,8 @@ export function createApplicationActions({ db, audit, events, clock = () => new 
     actor: AuditActor,
     options: ChangeOptions = {},
   ): Promise<ApplicationView> {
-    return db.transaction(async (tx) => {
+    const within = <T>(work: (tx: Executor) => Promise<T>) => (options.tx ? work(options.tx) : db.transaction(work));
+    return within(async (tx) => {
       const row = await lockApplication(tx, options.caller ?? null, applicationId, options.expectedVersion);
       if (row.status !== 'verifying') {
         throw invalidState(
