@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.js';
 import { conflict, type FieldError, notFound, unprocessable, validationError } from '../../platform/errors.js';
 import { inJurisdiction, type Jurisdictional } from '../../platform/jurisdiction.js';
@@ -7,6 +7,7 @@ import type { InKindItem } from './assistance.tables.js';
 import { temporaryAssistance } from './assistance.tables.js';
 import { addDays } from './dates.js';
 import { households, persons } from './people.tables.js';
+import { policies as policyTable } from './policies.tables.js';
 import type { PolicyRow, PolicyService } from './policies.service.js';
 import type { ProgramService } from './programs.service.js';
 
@@ -151,25 +152,28 @@ export function createGrantRules({ programs, policies }: Deps) {
 
   /**
    * Nobody is paid twice for one emergency: a grant (granted or completed) of the same person
-   * under the same policy, anywhere. The problem says where and when, and gives the grant's id
-   * only to a caller whose jurisdiction holds it. Without a policy there is no emergency to key
+   * under the same policy, or under an overlapping one (a district's response inside the city's,
+   * in force at the same time), anywhere. The problem says where and when, and gives the grant's
+   * id only to a caller whose jurisdiction holds it. Without a policy there is no emergency to key
    * on, and each grant stands on its own.
    */
-  async function refuseSecondGrant(tx: Executor, caller: Jurisdictional, personId: string, policyId: string | null) {
-    if (policyId === null) return;
+  async function refuseSecondGrant(tx: Executor, caller: Jurisdictional, personId: string, policy: PolicyRow | null) {
+    if (policy === null) return;
     const [existing] = await tx
-      .select()
+      .select({ grant: temporaryAssistance })
       .from(temporaryAssistance)
+      .innerJoin(policyTable, eq(policyTable.id, temporaryAssistance.policyId))
       .where(
         and(
           eq(temporaryAssistance.personId, personId),
-          eq(temporaryAssistance.policyId, policyId),
           inArray(temporaryAssistance.status, ['granted', 'completed']),
+          sql`(starts_with(${policyTable.region}, ${policy.region}) or starts_with(${policy.region}, ${policyTable.region}))`,
+          sql`daterange(${policyTable.effectiveFrom}, ${policyTable.effectiveTo}, '[)') && daterange(${policy.effectiveFrom}::date, ${policy.effectiveTo}::date, '[)')`,
         ),
       )
       .orderBy(desc(temporaryAssistance.grantedAt))
       .limit(1);
-    if (existing) throw alreadyGranted(caller, existing);
+    if (existing) throw alreadyGranted(caller, existing.grant);
   }
 
   return { check, refuseSecondGrant };

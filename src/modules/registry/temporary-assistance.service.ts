@@ -137,7 +137,7 @@ export function createTemporaryAssistanceService(deps: Deps) {
         const day = today();
         const facts = await rules.check(tx, person, region, input, day, regionErrors);
         Object.assign(attempt, { personId: person.id, policyId: facts.policy?.id ?? null });
-        await rules.refuseSecondGrant(tx, caller, person.id, facts.policy?.id ?? null);
+        await rules.refuseSecondGrant(tx, caller, person.id, facts.policy);
         const [row] = await tx
           .insert(temporaryAssistance)
           .values({
@@ -181,7 +181,7 @@ export function createTemporaryAssistanceService(deps: Deps) {
         const person = await aidedPerson(tx, current.personId);
         const facts = await rules.check(tx, person, current.region, fields, day);
         Object.assign(attempt, { personId: person.id, policyId: facts.policy?.id ?? null });
-        await rules.refuseSecondGrant(tx, caller, person.id, facts.policy?.id ?? null);
+        await rules.refuseSecondGrant(tx, caller, person.id, facts.policy);
         const [row] = await tx
           .update(temporaryAssistance)
           .set({

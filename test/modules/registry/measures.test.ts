@@ -273,6 +273,14 @@ t.test('measures 1, 2 and 6 end to end', async (t) => {
       const first = await grant(nanguan, '220102');
       t.equal(first.status, 201);
       t.match(first.body, { nonLocal: true, policyId, status: 'granted' });
+      // Chaoyang declares its own response meanwhile: the same emergency, still one grant.
+      const districtPolicy = await send(admin, 'POST', '/v1/policies', {
+        name: 'Chaoyang lockdown',
+        region: '220104',
+        effectiveFrom: addDays(today, -3),
+        hukouRelaxed: true,
+      });
+      t.equal(districtPolicy.status, 201);
       const second = await grant(chaoyang, '220104');
       t.equal(second.status, 409, 'the second attempt elsewhere is refused');
       t.match(second.body.existingGrant, { region: '220102', grantedAt: first.body.grantedAt });
