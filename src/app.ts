@@ -54,6 +54,8 @@ import { verificationRoutes } from './modules/matching/verify.routes.js';
 import { createVerificationService, type VerificationService } from './modules/matching/verify.service.js';
 import { sourceRoutes } from './modules/matching/sources.routes.js';
 import { createSourceService, type SourceService } from './modules/matching/sources.service.js';
+import { runRoutes } from './modules/matching/runs.routes.js';
+import { createRunService, MATCHING_RUN_JOB, type RunService } from './modules/matching/runs.service.js';
 
 export const version = '0.1.0';
 
@@ -77,6 +79,7 @@ export interface Services {
   pii: PiiProtector;
   verifications: VerificationService;
   matchingSources: SourceService;
+  matchingRuns: RunService;
 }
 
 declare module 'fastify' {
@@ -178,6 +181,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const reviews = createReviewService({ db, audit, events, programs });
   const verifications = createVerificationService({ db, audit, events, programs, applications });
   const matchingSources = createSourceService({ database, audit, events, regions, clients, pii });
+  const matchingRuns = createRunService({ db, audit, events, jobs, regions, programs });
+  jobs.register(MATCHING_RUN_JOB, matchingRuns.perform);
   app.decorate('services', {
     audit,
     regions,
@@ -197,6 +202,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     pii,
     verifications,
     matchingSources,
+    matchingRuns,
   });
   app.addHook('onClose', async () => webhooks.stop());
 
@@ -244,6 +250,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(policyRoutes, { policies, regions });
   await app.register(verificationRoutes, { verifications });
   await app.register(sourceRoutes, { sources: matchingSources });
+  await app.register(runRoutes, { runs: matchingRuns, audit });
 
   if (options.background ?? config.JOBS_ENABLED) startBackground(app, config);
   return app;
