@@ -8,7 +8,9 @@
  *
  * Scenarios: bench/scenarios/*.ts. Knobs: BENCH_ROUNDS, BENCH_DURATION_S, BENCH_EVENTS,
  * BENCH_SUBSCRIPTIONS, BENCH_SUBJECTS, BENCH_FEED_EVENTS, BENCH_HOUSEHOLDS, BENCH_HOUSEHOLDS_HTTP, BENCH_CPU_PROF=<dir> (profiles the service
- * in webhook-deliveries).
+ * in webhook-deliveries), BENCH_LOAD_RECORDS (matching-load, default 5,000,000), BENCH_LOAD_ROUNDS
+ * (default 1), BENCH_VERIFY_HOUSEHOLDS (matching-verify's city, default 100,000), BENCH_DATA_DIR
+ * (where generated record files are kept between runs; default $TMPDIR/doudi-bench).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -17,17 +19,24 @@ import { format } from 'prettier';
 import { type Figures, httpTable, type ScenarioResult } from './lib.js';
 import { scenarioAuditedGet } from './scenarios/audited-get.js';
 import { scenarioFeedReads } from './scenarios/feed-reads.js';
+import { scenarioMatchingRuns } from './scenarios/matching-runs.js';
+import { scenarioMatchingLoad } from './scenarios/matching-load.js';
+import { scenarioMatchingVerify } from './scenarios/matching-verify.js';
 import { scenarioPersonReads } from './scenarios/person-reads.js';
 import { scenarioWebhookDeliveries } from './scenarios/webhook-deliveries.js';
 
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const dbName = 'doudi_bench';
+/** BENCH_DB: another database name, so two benchmarks can run side by side. */
+const dbName = process.env.BENCH_DB ?? 'doudi_bench';
 
 const scenarios: Record<string, (url: string) => Promise<ScenarioResult>> = {
   'audited-get': scenarioAuditedGet,
   'webhook-deliveries': scenarioWebhookDeliveries,
   'feed-reads': scenarioFeedReads,
   'person-reads': scenarioPersonReads,
+  'matching-runs': scenarioMatchingRuns,
+  'matching-load': scenarioMatchingLoad,
+  'matching-verify': scenarioMatchingVerify,
 };
 
 const only = process.env.BENCH_ONLY?.split(',')

@@ -212,6 +212,10 @@ export function createLoader({ database, audit, events, pii, clock }: Deps) {
         if (outcome.badLines > 0) throw new Refused(outcome);
         return swap(tx, actor, source, snapshot, outcome);
       });
+      // matching_sources is tiny and seldom written, so autovacuum may never analyze it; without
+      // statistics the planner guesses hundreds of current snapshots and verification's join reads
+      // matching_records whole instead of probing its index. A swap is when its rows change.
+      await db.execute(sql`analyze matching_sources`).catch(() => undefined);
       return { snapshot: done, replayed: false };
     } catch (err) {
       if (err instanceof Refused)

@@ -9,9 +9,10 @@ import type { ProgramStandard } from '../registry/programs.service.js';
 import type { SourceKind } from './tables.js';
 import type { MatchedRecord, Outcome, RuleResult, SourceRef } from './verify.rules.js';
 
+// One formatter: toLocaleString with options builds a new Intl.NumberFormat on every call.
+const twoDecimals = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 /** 123456 → "1,234.56 yuan". */
-export const yuan = (fen: number) =>
-  `${(fen / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })} yuan`;
+export const yuan = (fen: number) => `${twoDecimals.format(fen / 100)} yuan`;
 
 export const refOf = (r: MatchedRecord): SourceRef => ({
   sourceId: r.sourceId,

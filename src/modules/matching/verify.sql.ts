@@ -25,7 +25,10 @@ export interface HouseholdRecords {
  * keyed by a member's ID-number blind index. One statement sees one database snapshot, so a source's
  * `current_snapshot_id` and the records read under it belong together: a snapshot swapped in
  * meanwhile is seen whole or not at all. Each (member, source) pair is one probe of
- * `matching_records_person_idx (snapshot_id, id_index)`.
+ * `matching_records_person_idx (snapshot_id, id_index)`: the lateral subquery's `offset 0` keeps
+ * the planner from flattening it into a join it may choose to hash over the whole of
+ * matching_records, as it does when statistics are missing or stale (after a bulk registration
+ * or a big load, before autovacuum has analyzed: seconds instead of a millisecond).
  */
 export async function readHousehold(
   executor: Executor,
@@ -57,7 +60,11 @@ export async function readHousehold(
             'ref', r.ref, 'name', r.name, 'amountFen', r.amount_fen, 'eventDate', r.event_date, 'attrs', r.attrs)
            order by s.kind, s.id, r.line), '[]')
            from m cross join s
-           join ${matchingRecords} r on r.snapshot_id = s.current_snapshot_id and r.id_index = m.id_number_index
+           cross join lateral (
+             select * from ${matchingRecords} r
+             where r.snapshot_id = s.current_snapshot_id and r.id_index = m.id_number_index
+             offset 0
+           ) r
         ) as "records"
     `,
   );
