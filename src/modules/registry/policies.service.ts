@@ -1,15 +1,14 @@
 import { and, asc, desc, eq, type SQL, sql } from 'drizzle-orm';
 import type { Db, Executor } from '../../db/client.js';
 import type { AuditActor, AuditService } from '../../platform/audit/service.js';
-import { type FieldError, invalidState, notFound, ProblemError, validationError } from '../../platform/errors.js';
+import { type FieldError, notFound, validationError } from '../../platform/errors.js';
 import type { EventService } from '../../platform/events/service.js';
-import { etagOf } from '../../platform/http.js';
 import { inJurisdiction, type Jurisdictional } from '../../platform/jurisdiction.js';
 import type { RegionService } from '../../platform/regions/service.js';
 import { businessDateOf } from './dates.js';
 import { policyCreated, policyEnded } from './policies.events.js';
 import { policies } from './policies.tables.js';
-import { describePeriod } from './programs.service.js';
+import { checkEnding } from './periods.js';
 
 export type PolicyRow = typeof policies.$inferSelect;
 
@@ -190,29 +189,7 @@ export function createPolicyService({ db, audit, events, regions, clock = () => 
     return db.transaction(async (tx) => {
       const [current] = await tx.select().from(policies).where(eq(policies.id, id)).for('update');
       if (!current) throw notFound('policy');
-      if (!inJurisdiction(caller, current.region)) {
-        throw new ProblemError(
-          403,
-          'forbidden',
-          `The policy is for region ${current.region}, outside your jurisdiction ${caller.jurisdiction}.`,
-        );
-      }
-      if (expectedVersion !== undefined && current.version !== expectedVersion) {
-        throw new ProblemError(412, 'precondition-failed', 'The policy changed since you read it; read it again.', {
-          currentETag: etagOf(current),
-        });
-      }
-      if (current.effectiveTo !== null) {
-        throw invalidState(`The policy already has an end: it is in force ${describePeriod(current)}.`, 'ended');
-      }
-      const today = businessDateOf(clock());
-      const problem =
-        effectiveTo < current.effectiveFrom
-          ? `must not be before effectiveFrom (${current.effectiveFrom}); equal withdraws a policy that has not started`
-          : effectiveTo < today
-            ? `must not be before today (${today}, Asia/Shanghai): what was in force stays in force`
-            : null;
-      if (problem) throw validationError([{ in: 'body', pointer: '/effectiveTo', detail: problem }]);
+      checkEnding(caller, current, effectiveTo, businessDateOf(clock()), 'policy', expectedVersion);
       const [row] = await tx
         .update(policies)
         .set({ effectiveTo, endedAt: sql`now()`, endedByClientId: actor.clientId, version: current.version + 1 })

@@ -1,19 +1,12 @@
-import { etagOf } from '../../platform/http.js';
 import { and, asc, desc, eq, type SQL, sql } from 'drizzle-orm';
 import type { Db, Executor } from '../../db/client.js';
 import type { AuditActor, AuditService } from '../../platform/audit/service.js';
-import {
-  conflict,
-  type FieldError,
-  invalidState,
-  notFound,
-  ProblemError,
-  validationError,
-} from '../../platform/errors.js';
+import { conflict, type FieldError, notFound, validationError } from '../../platform/errors.js';
 import type { EventService } from '../../platform/events/service.js';
 import { inJurisdiction, type Jurisdictional } from '../../platform/jurisdiction.js';
 import type { RegionService } from '../../platform/regions/service.js';
 import { businessDateOf } from './dates.js';
+import { checkEnding, describePeriod } from './periods.js';
 import { programStandardCreated, programStandardEnded } from './programs.events.js';
 import type { CareAllowances, ProgramCode, StandardAmounts } from './programs.rules.js';
 import { programs, programStandards } from './programs.tables.js';
@@ -75,11 +68,6 @@ interface Deps {
 
 /** Programs that are means-tested against financial assets need the standard's asset multiple. */
 const needsAssetMultiple: ProgramCode[] = ['dibao', 'tekun'];
-
-export const describePeriod = (s: { effectiveFrom: string; effectiveTo: string | null }) =>
-  s.effectiveTo === null
-    ? `from ${s.effectiveFrom} until further notice`
-    : `from ${s.effectiveFrom} up to (not including) ${s.effectiveTo}`;
 
 export const standardOf = (row: StandardRow): ProgramStandard => ({
   id: row.id,
@@ -316,43 +304,7 @@ export function createProgramService({ db, audit, events, regions, clock = () =>
         .where(and(eq(programStandards.id, id), eq(programStandards.programCode, program)))
         .for('update');
       if (!current) throw notFound('program standard');
-      if (!inJurisdiction(caller, current.region)) {
-        throw new ProblemError(
-          403,
-          'forbidden',
-          `The standard is for region ${current.region}, outside your jurisdiction ${caller.jurisdiction}.`,
-        );
-      }
-      if (expectedVersion !== undefined && current.version !== expectedVersion) {
-        throw new ProblemError(412, 'precondition-failed', 'The standard changed since you read it; read it again.', {
-          currentETag: etagOf(current),
-        });
-      }
-      if (current.effectiveTo !== null) {
-        throw invalidState(
-          `The standard already has an end: it is in force ${describePeriod(current)}. Standards are history; create a new one for later dates.`,
-          'ended',
-        );
-      }
-      const today = businessDateOf(clock());
-      if (effectiveTo < current.effectiveFrom) {
-        throw validationError([
-          {
-            in: 'body',
-            pointer: '/effectiveTo',
-            detail: `must not be before effectiveFrom (${current.effectiveFrom}); equal withdraws a standard that has not started`,
-          },
-        ]);
-      }
-      if (effectiveTo < today) {
-        throw validationError([
-          {
-            in: 'body',
-            pointer: '/effectiveTo',
-            detail: `must not be before today (${today}, Asia/Shanghai): what was in force stays in force`,
-          },
-        ]);
-      }
+      checkEnding(caller, current, effectiveTo, businessDateOf(clock()), 'standard', expectedVersion);
       const [row] = await tx
         .update(programStandards)
         .set({
