@@ -10,10 +10,11 @@ import {
   type Caller,
   lockApplication,
   openStatuses,
+  recordDecision,
   requireStatus,
   viewOf,
 } from './applications.common.js';
-import { applicationDecided, applicationWithdrawn } from './applications.events.js';
+import { applicationWithdrawn } from './applications.events.js';
 import { applications, type SurveyRecord } from './applications.tables.js';
 
 /** Economic verification's answer, as the matching module (or a caseworker, by hand) gives it. */
@@ -134,42 +135,21 @@ export function createApplicationActions({ db, audit, events, clock = () => new 
     return db.transaction(async (tx) => {
       const row = await lockApplication(tx, caller, id, expectedVersion);
       requireStatus(row, openStatuses, 'rejected');
-      const [updated] = await tx
-        .update(applications)
-        .set({
-          status: 'rejected',
-          decision: 'rejected',
-          decisionReasons: reasons,
-          decidedAt: clock(),
-          decidedByClientId: actor.clientId,
-          version: row.version + 1,
-        })
-        .where(eq(applications.id, id))
-        .returning();
-      await addHistory(tx, events, row, {
-        status: 'rejected',
-        action: 'rejected',
-        note: reasons.join('; '),
-        byClientId: actor.clientId,
-      });
-      await events.publish(tx, applicationDecided, {
-        subject: `application/${id}`,
-        region: row.region,
-        data: {
-          ...applicationEventBase(row),
-          personId: row.personId,
-          decision: 'rejected',
-          reasons,
-          enrollmentId: null,
-        },
-      });
+      const updated = await recordDecision(
+        tx,
+        events,
+        row,
+        { decision: 'rejected', reasons, at: clock(), byClientId: actor.clientId },
+        null,
+        reasons.join('; '),
+      );
       await audit.record(tx, actor, {
         operation: 'rejectApplication',
         resourceType: 'application',
         resourceIds: [id],
         personIds: row.personId ? [row.personId] : [],
       });
-      return viewOf(tx, updated!);
+      return viewOf(tx, updated);
     });
   }
 

@@ -5,7 +5,7 @@ import { invalidState, notFound, ProblemError } from '../../platform/errors.js';
 import type { EventService } from '../../platform/events/service.js';
 import { etagOf } from '../../platform/http.js';
 import { inJurisdiction, type Jurisdictional } from '../../platform/jurisdiction.js';
-import { portalApplicationChanged } from './applications.events.js';
+import { applicationDecided, portalApplicationChanged } from './applications.events.js';
 import type { MonthlyProgram } from './applications.schemas.js';
 import { applicationHistory, applications, enrollments } from './applications.tables.js';
 import type { PeopleService } from './people.service.js';
@@ -150,3 +150,47 @@ export const applicationEventBase = (row: ApplicationRow) => ({
   householdId: row.householdId,
   region: row.region,
 });
+
+/**
+ * Records a decision on a locked application: the row, its history step and `application.decided`,
+ * in the caller's transaction. Approval adds the enrollment it created; rejection has none.
+ */
+export async function recordDecision(
+  tx: Executor,
+  events: EventService,
+  row: ApplicationRow,
+  decision: { decision: 'approved' | 'rejected'; reasons: string[]; at: Date; byClientId: string | null },
+  enrollmentId: string | null,
+  note: string,
+): Promise<ApplicationRow> {
+  const [updated] = await tx
+    .update(applications)
+    .set({
+      status: decision.decision,
+      decision: decision.decision,
+      decisionReasons: decision.reasons,
+      decidedAt: decision.at,
+      decidedByClientId: decision.byClientId,
+      version: row.version + 1,
+    })
+    .where(eq(applications.id, row.id))
+    .returning();
+  await addHistory(tx, events, row, {
+    status: decision.decision,
+    action: decision.decision,
+    note,
+    byClientId: decision.byClientId,
+  });
+  await events.publish(tx, applicationDecided, {
+    subject: `application/${row.id}`,
+    region: row.region,
+    data: {
+      ...applicationEventBase(row),
+      personId: row.personId,
+      decision: decision.decision,
+      reasons: decision.reasons,
+      enrollmentId,
+    },
+  });
+  return updated!;
+}

@@ -3,18 +3,18 @@ import type { AuditActor } from '../../platform/audit/service.js';
 import { conflict, unprocessable } from '../../platform/errors.js';
 import type { VerificationResult } from './applications.actions.js';
 import {
-  addHistory,
   type ApplicationDeps,
   applicationEventBase,
   type ApplicationRow,
   type ApplicationView,
   type Caller,
   lockApplication,
+  recordDecision,
   requireStatus,
   viewOf,
 } from './applications.common.js';
-import { applicationDecided, enrollmentCreated } from './applications.events.js';
-import { applications, enrollmentHistory, enrollments, reviews } from './applications.tables.js';
+import { enrollmentCreated } from './applications.events.js';
+import { enrollmentHistory, enrollments, reviews } from './applications.tables.js';
 import { addMonths, businessDateOf } from './dates.js';
 import { households, persons } from './people.tables.js';
 import {
@@ -189,30 +189,15 @@ export function createApproval({ db, audit, events, programs, clock = () => new 
         program.reviewIntervalMonths === null ? null : addMonths(today, program.reviewIntervalMonths);
       if (nextReviewDueDate) await tx.insert(reviews).values({ enrollmentId, region, dueDate: nextReviewDueDate });
 
-      const [updated] = await tx
-        .update(applications)
-        .set({
-          status: 'approved',
-          decision: 'approved',
-          decisionReasons: reasons,
-          decidedAt: clock(),
-          decidedByClientId: actor.clientId,
-          version: row.version + 1,
-        })
-        .where(eq(applications.id, id))
-        .returning();
-      await addHistory(tx, events, row, {
-        status: 'approved',
-        action: 'approved',
-        note: `${reasons.join('; ')} (enrollment ${enrollmentId}, ${benefit.monthlyBenefitFen} fen a month)`,
-        byClientId: actor.clientId,
-      });
+      const updated = await recordDecision(
+        tx,
+        events,
+        row,
+        { decision: 'approved', reasons, at: clock(), byClientId: actor.clientId },
+        enrollmentId,
+        `${reasons.join('; ')} (enrollment ${enrollmentId}, ${benefit.monthlyBenefitFen} fen a month)`,
+      );
       const base = applicationEventBase(row);
-      await events.publish(tx, applicationDecided, {
-        subject: `application/${id}`,
-        region: row.region,
-        data: { ...base, personId: row.personId, decision: 'approved', reasons, enrollmentId },
-      });
       await events.publish(tx, enrollmentCreated, {
         subject: `enrollment/${enrollmentId}`,
         region,
@@ -236,7 +221,7 @@ export function createApproval({ db, audit, events, programs, clock = () => new 
         personIds: row.personId ? [row.personId] : [],
         detail: { enrollmentId, monthlyBenefitFen: benefit.monthlyBenefitFen, standardId: standard.id },
       });
-      return viewOf(tx, updated!);
+      return viewOf(tx, updated);
     });
   };
 }
