@@ -182,7 +182,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const verifications = createVerificationService({ db, audit, events, programs, applications });
   const matchingSources = createSourceService({ database, audit, events, regions, clients, pii });
   const matchingRuns = createRunService({ db, audit, events, jobs, regions, programs });
-  jobs.register(MATCHING_RUN_JOB, matchingRuns.perform);
+  jobs.register(MATCHING_RUN_JOB, matchingRuns.perform, { onFailure: matchingRuns.failed });
   app.decorate('services', {
     audit,
     regions,

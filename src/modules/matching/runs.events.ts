@@ -15,5 +15,11 @@ export const matchingRunCompleted = defineEvent({
     failing: z.number().int().describe('Households that no longer qualify for a program they are enrolled in'),
     deceasedPaid: z.number().int().describe('Households with a recipient recorded dead whose enrollment is live'),
     dataErrors: z.number().int().describe('Households with records whose name does not match (phone check)'),
+    skipped: z
+      .number()
+      .int()
+      .describe(
+        'Household-program pairs not verified: no standard in force for the region on asOf, or a household without members',
+      ),
   }),
 });

@@ -37,6 +37,12 @@ export const RunSchema = z
         failing: z.number().int().describe('Households that no longer qualify for a program they are enrolled in'),
         deceasedPaid: z.number().int().describe('Households with a recipient recorded dead whose enrollment is live'),
         dataErrors: z.number().int().describe('Households with records whose name does not match (phone check)'),
+        skipped: z
+          .number()
+          .int()
+          .describe(
+            'Household-program pairs not verified: no standard in force for the region on asOf, or a household without members',
+          ),
       })
       .describe('Filled in when the run is complete'),
     job: JobSchema.nullable().describe('The job doing the run: its progress is households verified of the total'),
@@ -52,7 +58,13 @@ export const runOut = (r: Run) => ({
   program: r.program as (typeof verifiablePrograms)[number] | null,
   asOf: r.asOf,
   status: r.status as 'queued' | 'running' | 'complete' | 'failed',
-  counts: { households: r.households, failing: r.failing, deceasedPaid: r.deceasedPaid, dataErrors: r.dataErrors },
+  counts: {
+    households: r.households,
+    failing: r.failing,
+    deceasedPaid: r.deceasedPaid,
+    dataErrors: r.dataErrors,
+    skipped: r.skipped,
+  },
   job: r.job ? jobOut(r.job) : null,
   createdBy: r.createdByClientId,
   createdAt: r.createdAt.toISOString(),

@@ -164,99 +164,105 @@ export function createRunService({ db, audit, events, jobs: jobService, regions,
     const { runId, chunkHouseholds: size } = job.payload as { runId: string; chunkHouseholds?: number };
     const [run] = await db.select().from(matchingRuns).where(eq(matchingRuns.id, runId));
     if (!run) throw notFound('matching run');
-    try {
-      // A retry starts again from the beginning, with the snapshots current now.
-      await db.delete(matchingVerifications).where(eq(matchingVerifications.runId, runId));
-      await db.update(matchingRuns).set({ status: 'running' }).where(eq(matchingRuns.id, runId));
-      const sources = (
-        await db
-          .select({
-            sourceId: matchingSources.id,
-            kind: matchingSources.kind,
-            snapshotId: matchingSources.currentSnapshotId,
-          })
-          .from(matchingSources)
-          .where(sql`${matchingSources.currentSnapshotId} is not null`)
-          .orderBy(matchingSources.id)
-      ).map((s) => ({ ...s, snapshotId: s.snapshotId! }));
-      const params: ChunkParams = {
-        runId,
-        clientId: run.createdByClientId,
-        pattern: `${run.region}%`,
-        programs: run.program ? [run.program] : monthlyPrograms,
-        asOf: run.asOf,
-        sources,
-        after: null,
-        limit: size ?? chunkHouseholds,
-      };
-      const [counted] = await rows<{ total: number }>(
-        db,
-        sql`select count(*)::int as total from households h where h.region like ${params.pattern}
-            and exists (select 1 from enrollments e where e.household_id = h.id and e.status in ('active','suspended')
-                        and e.program_code = any(${sql.param(params.programs)}::text[]))`,
-      );
-      const total = counted!.total;
-      await progress(0, total);
-      const same = nameChecker();
-      let done = 0;
-      let verifications = 0;
-      for (;;) {
-        const step = await db.transaction(async (tx) => {
-          const pairs = await rows<{ recordName: string; memberName: string }>(tx, namePairsSql(params));
-          const equal = pairs.filter((p) => same(p.recordName, p.memberName));
-          const [out] = await rows<{ households: number; verifications: number; lastId: string | null }>(
-            tx,
-            chunkSql(params, equal),
-          );
-          await checkSnapshots(tx, sources);
-          return out!;
-        });
-        if (step.households === 0) break;
-        done += step.households;
-        verifications += step.verifications;
-        params.after = step.lastId;
-        await progress(done, total);
-      }
-      return await db.transaction(async (tx) => {
-        const [counts] = await rows<{ households: number; failing: number; deceasedPaid: number; dataErrors: number }>(
-          tx,
-          countsSql(runId),
-        );
-        const [finished] = await tx
-          .update(matchingRuns)
-          .set({ ...counts!, status: 'complete', completedAt: sql`now()` })
-          .where(eq(matchingRuns.id, runId))
-          .returning();
-        await events.publish(tx, matchingRunCompleted, {
-          subject: `matching_run/${runId}`,
-          region: run.region,
-          data: {
-            runId,
-            region: run.region,
-            program: run.program as VerifiableProgram | null,
-            asOf: run.asOf,
-            ...counts!,
-          },
-        });
-        return {
-          runId,
-          ...counts!,
-          verifications,
-          completedAt: finished!.completedAt!.toISOString(),
-          snapshots: Object.fromEntries(sources.map((s) => [s.sourceId, s.snapshotId])),
-        };
-      });
-    } catch (err) {
+    // A retry starts again from the beginning, with the snapshots current now.
+    await db.delete(matchingVerifications).where(eq(matchingVerifications.runId, runId));
+    await db.update(matchingRuns).set({ status: 'running' }).where(eq(matchingRuns.id, runId));
+    const sources = (
       await db
-        .update(matchingRuns)
-        .set({ status: 'failed' })
-        .where(eq(matchingRuns.id, runId))
-        .catch(() => undefined);
-      throw err;
+        .select({
+          sourceId: matchingSources.id,
+          kind: matchingSources.kind,
+          snapshotId: matchingSources.currentSnapshotId,
+        })
+        .from(matchingSources)
+        .where(sql`${matchingSources.currentSnapshotId} is not null`)
+        .orderBy(matchingSources.id)
+    ).map((s) => ({ ...s, snapshotId: s.snapshotId! }));
+    const params: ChunkParams = {
+      runId,
+      clientId: run.createdByClientId,
+      pattern: `${run.region}%`,
+      programs: run.program ? [run.program] : monthlyPrograms,
+      asOf: run.asOf,
+      sources,
+      after: null,
+      limit: size ?? chunkHouseholds,
+    };
+    const [counted] = await rows<{ total: number }>(
+      db,
+      sql`select count(*)::int as total from households h where h.region like ${params.pattern}
+          and exists (select 1 from enrollments e where e.household_id = h.id and e.status in ('active','suspended')
+                      and e.program_code = any(${sql.param(params.programs)}::text[]))`,
+    );
+    const total = counted!.total;
+    await progress(0, total);
+    const same = nameChecker();
+    let done = 0;
+    let verifications = 0;
+    let skipped = 0;
+    for (;;) {
+      const step = await db.transaction(async (tx) => {
+        const pairs = await rows<{ recordName: string; memberName: string }>(tx, namePairsSql(params));
+        const equal = pairs.filter((p) => same(p.recordName, p.memberName));
+        const [out] = await rows<{
+          households: number;
+          verifications: number;
+          skipped: number;
+          lastId: string | null;
+        }>(tx, chunkSql(params, equal));
+        await checkSnapshots(tx, sources);
+        return out!;
+      });
+      if (step.households === 0) break;
+      done += step.households;
+      verifications += step.verifications;
+      skipped += step.skipped;
+      params.after = step.lastId;
+      await progress(done, total);
     }
+    return await db.transaction(async (tx) => {
+      const [counts] = await rows<{ households: number; failing: number; deceasedPaid: number; dataErrors: number }>(
+        tx,
+        countsSql(runId),
+      );
+      const [finished] = await tx
+        .update(matchingRuns)
+        .set({ ...counts!, skipped, status: 'complete', completedAt: sql`now()` })
+        .where(eq(matchingRuns.id, runId))
+        .returning();
+      await events.publish(tx, matchingRunCompleted, {
+        subject: `matching_run/${runId}`,
+        region: run.region,
+        data: {
+          runId,
+          region: run.region,
+          program: run.program as VerifiableProgram | null,
+          asOf: run.asOf,
+          ...counts!,
+          skipped,
+        },
+      });
+      return {
+        runId,
+        ...counts!,
+        skipped,
+        verifications,
+        completedAt: finished!.completedAt!.toISOString(),
+        snapshots: Object.fromEntries(sources.map((s) => [s.sourceId, s.snapshotId])),
+      };
+    });
   }
 
-  return { create, get, find, list, perform };
+  /** The job failed (its error, or given up after its attempts): the run says so too. */
+  async function failed(tx: Executor, job: JobRow) {
+    const { runId } = job.payload as { runId: string };
+    await tx
+      .update(matchingRuns)
+      .set({ status: 'failed' })
+      .where(and(eq(matchingRuns.id, runId), sql`${matchingRuns.status} in ('queued','running')`));
+  }
+
+  return { create, get, find, list, perform, failed };
 }
 
 export type RunService = ReturnType<typeof createRunService>;

@@ -82,8 +82,9 @@ const total = (where: SQL) => sql`coalesce(sum(r.amount_fen) filter (where ${whe
 
 /**
  * One chunk: verifies the next `limit` households with a live enrollment (in `programs`) after
- * `after`, once per program they are enrolled in, and answers how many households it took and the
- * last one's id. `sameNames` are the pairs of differing names that are the same name.
+ * `after`, once per program they are enrolled in, and answers how many households it took, how
+ * many household-program pairs it could not verify (no standard in force, no members), and the last
+ * household's id. `sameNames` are the pairs of differing names that are the same name.
  */
 export function chunkSql(p: ChunkParams, sameNames: { recordName: string; memberName: string }[]): SQL {
   const same = sql`(x.name = m.name or (x.name, m.name) in (select * from unnest(
@@ -296,5 +297,6 @@ export function chunkSql(p: ChunkParams, sameNames: { recordName: string; member
       returning 1
     )
     select (select count(*) from chunk)::int as households, (select count(*) from ins)::int as verifications,
+      ((select count(*) from pairs) - (select count(*) from base))::int as skipped,
       (select c.id from chunk c order by c.id desc limit 1) as "lastId"`;
 }

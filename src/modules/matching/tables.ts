@@ -148,6 +148,8 @@ export const matchingRuns = pgTable(
     failing: integer('failing').notNull().default(0),
     deceasedPaid: integer('deceased_paid').notNull().default(0),
     dataErrors: integer('data_errors').notNull().default(0),
+    /** Household-program pairs not verified: no standard in force for the region, or no members. */
+    skipped: integer('skipped').notNull().default(0),
     createdByClientId: uuid('created_by_client_id').references(() => clients.id),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     completedAt: timestamp('completed_at', { withTimezone: true }),
@@ -188,7 +190,8 @@ export const matchingVerifications = pgTable(
   },
   (t) => [
     index('matching_verifications_household_idx').on(t.householdId, t.createdAt),
-    index('matching_verifications_run_idx').on(t.runId, t.passed),
+    // A run's results are paged and counted by household.
+    index('matching_verifications_run_idx').on(t.runId, t.householdId),
     index('matching_verifications_region_idx').on(t.region, t.createdAt),
   ],
 );

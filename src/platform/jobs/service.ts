@@ -19,6 +19,15 @@ export interface JobContext {
 
 export type JobHandler = (ctx: JobContext) => Promise<Record<string, unknown>>;
 
+export interface JobTypeOptions {
+  /**
+   * Called in the transaction that records the job failed: by its handler's error, or given up
+   * after its attempts ran out (its workers kept dying), so that what the job works on never stays
+   * "running" behind a failed job.
+   */
+  onFailure?(tx: Executor, job: JobRow): Promise<void>;
+}
+
 export interface EnqueueOptions {
   type: string;
   payload: Record<string, unknown>;
@@ -42,14 +51,16 @@ interface Deps {
  */
 export function createJobService({ db, events, log, leaseMs, pollMs }: Deps) {
   const handlers = new Map<string, JobHandler>();
+  const typeOptions = new Map<string, JobTypeOptions>();
   const workerId = randomUUID();
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   const abort = new AbortController();
 
-  function register(type: string, handler: JobHandler) {
+  function register(type: string, handler: JobHandler, options: JobTypeOptions = {}) {
     if (handlers.has(type)) throw new Error(`job type ${type} registered twice`);
     handlers.set(type, handler);
+    typeOptions.set(type, options);
   }
 
   /** Queues a job in the caller's transaction: it exists exactly when the request's change does. */
@@ -147,7 +158,9 @@ export function createJobService({ db, events, log, leaseMs, pollMs }: Deps) {
         .where(and(eq(jobs.id, job.id), eq(jobs.workerId, workerId)))
         .returning({ id: jobs.id });
       // A job taken over by another worker is that worker's to finish and announce.
-      if (finished.length === 0 || !job.clientId || !job.region) return;
+      if (finished.length === 0) return;
+      if (outcome.problem) await typeOptions.get(job.type)?.onFailure?.(tx, job);
+      if (!job.clientId || !job.region) return;
       await events.publish(tx, jobFinished, {
         subject: `job/${job.id}`,
         region: job.region,
