@@ -55,6 +55,7 @@ import { createVerificationService, type VerificationService } from './modules/m
 import { sourceRoutes } from './modules/matching/sources.routes.js';
 import { createSourceService, type SourceService } from './modules/matching/sources.service.js';
 import { runRoutes } from './modules/matching/runs.routes.js';
+import { timeoutsPlugin } from './platform/timeouts.js';
 import { createRunService, MATCHING_RUN_JOB, type RunService } from './modules/matching/runs.service.js';
 
 export const version = '0.1.0';
@@ -105,7 +106,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // One line per request, written when it is answered (below), instead of fastify's two.
     logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
     bodyLimit: config.BODY_LIMIT_BYTES,
-    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    // Each request's own limit instead (platform/timeouts.ts): streamed uploads may run long.
+    requestTimeout: 0,
     connectionTimeout: config.CONNECTION_TIMEOUT_MS,
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
     trustProxy: config.TRUST_PROXY,
@@ -208,6 +210,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // Platform: errors, docs, metrics, who is calling, how often, and at most once.
   await app.register(problemHandler);
+  await app.register(timeoutsPlugin, {
+    requestMs: config.REQUEST_TIMEOUT_MS,
+    uploadIdleMs: config.UPLOAD_IDLE_TIMEOUT_MS,
+  });
   await app.register(openapiPlugin, { version });
   await app.register(metricsPlugin);
   await app.register(authPlugin, { clients, audit });

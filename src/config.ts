@@ -32,6 +32,8 @@ export const configSchema = z.object({
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
   CONNECTION_TIMEOUT_MS: positiveInt.default(10_000),
+  /** Idle time allowed on a streamed upload's socket (a snapshot load), while the database catches up. */
+  UPLOAD_IDLE_TIMEOUT_MS: positiveInt.default(300_000),
   KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(72_000),
   SHUTDOWN_GRACE_MS: positiveInt.default(10_000),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(6_000),

@@ -173,7 +173,7 @@ export const sourceRoutes: FastifyPluginAsyncZod<{ sources: SourceService }> = a
     '/v1/matching/sources/:id/snapshots/:uploadKey',
     {
       bodyLimit: UPLOAD_LIMIT_BYTES,
-      config: { scopes: ['matching:load'] },
+      config: { scopes: ['matching:load'], streamedUpload: true },
       schema: {
         operationId: 'loadMatchingSnapshot',
         summary: 'Load a new snapshot of your source (NDJSON or CSV, streamed)',

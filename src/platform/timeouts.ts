@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * A streamed upload (millions of records): no limit on the whole request, and the socket may
+     * sit unread for `uploadIdleMs` while the database catches up (backpressure) instead of the
+     * usual connection timeout. Every other request must arrive whole within `requestMs`.
+     */
+    streamedUpload?: boolean;
+  }
+}
+
+interface Options {
+  /** Time allowed to receive a whole request (REQUEST_TIMEOUT_MS). */
+  requestMs: number;
+  /** Idle time allowed on a streamed upload's socket (UPLOAD_IDLE_TIMEOUT_MS). */
+  uploadIdleMs: number;
+}
+
+/**
+ * Node's own `requestTimeout` applies to every request of the server alike, so it would cut a
+ * streamed upload of a few million records as surely as a slow-dripped JSON body. The server runs
+ * with it off (headers still have Node's `headersTimeout`) and this hook gives each request its
+ * limit instead: the whole body within `requestMs`, or, for routes marked `streamedUpload`, no total
+ * limit but an idle limit on the socket.
+ */
+export const timeoutsPlugin = fp<Options>(
+  async (app: FastifyInstance, { requestMs, uploadIdleMs }) => {
+    app.addHook('onRequest', async (request) => {
+      const raw = request.raw;
+      if (request.routeOptions.config.streamedUpload) {
+        // (An injected request's socket is a stand-in without timeouts.)
+        const socket = raw.socket as Partial<typeof raw.socket> | undefined;
+        if (typeof socket?.setTimeout !== 'function') return;
+        socket.setTimeout(uploadIdleMs);
+        // Back to the connection timeout for whatever follows on a kept-alive socket.
+        const previous = app.server.timeout;
+        raw.once('close', () => socket.setTimeout!(previous));
+        return;
+      }
+      if (raw.complete) return;
+      const timer = setTimeout(() => {
+        if (raw.complete) return;
+        request.log.info({ requestMs }, 'request not received whole in time: connection closed');
+        raw.socket.destroy();
+      }, requestMs);
+      timer.unref();
+      const clear = () => clearTimeout(timer);
+      raw.once('end', clear);
+      raw.once('close', clear);
+    });
+  },
+  { name: 'timeouts' },
+);
