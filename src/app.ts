@@ -57,6 +57,8 @@ import { createSourceService, type SourceService } from './modules/matching/sour
 import { runRoutes } from './modules/matching/runs.routes.js';
 import { timeoutsPlugin } from './platform/timeouts.js';
 import { createRunService, MATCHING_RUN_JOB, type RunService } from './modules/matching/runs.service.js';
+import { inKindRoutes } from './modules/inkind/routes.js';
+import { createInKindService, type InKindService } from './modules/inkind/service.js';
 
 export const version = '0.1.0';
 
@@ -81,6 +83,7 @@ export interface Services {
   verifications: VerificationService;
   matchingSources: SourceService;
   matchingRuns: RunService;
+  inKind: InKindService;
 }
 
 declare module 'fastify' {
@@ -184,6 +187,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const verifications = createVerificationService({ db, audit, events, programs, applications });
   const matchingSources = createSourceService({ database, audit, events, regions, clients, pii });
   const matchingRuns = createRunService({ db, audit, events, jobs, regions, programs });
+  const inKind = createInKindService({ db, audit, events, regions, people, assistance: temporaryAssistance });
   jobs.register(MATCHING_RUN_JOB, matchingRuns.perform, { onFailure: matchingRuns.failed });
   app.decorate('services', {
     audit,
@@ -205,6 +209,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     verifications,
     matchingSources,
     matchingRuns,
+    inKind,
   });
   app.addHook('onClose', async () => webhooks.stop());
 
@@ -257,6 +262,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(verificationRoutes, { verifications });
   await app.register(sourceRoutes, { sources: matchingSources });
   await app.register(runRoutes, { runs: matchingRuns, audit });
+  await app.register(inKindRoutes, { inKind });
 
   if (options.background ?? config.JOBS_ENABLED) startBackground(app, config);
   return app;

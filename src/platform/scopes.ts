@@ -27,7 +27,7 @@ export const scopeCatalogue = {
   'registry:write': 'Register and change households and persons',
   'registry:read_sensitive': 'See ID numbers, phone numbers and bank accounts unmasked',
   'programs:read': 'Read programs, standards and emergency policies',
-  'programs:manage': 'Manage program standards and emergency policies',
+  'programs:manage': 'Manage program standards, emergency policies and the in-kind item catalogue',
   'applications:read': 'Read applications and enrollments',
   'applications:write': 'Submit applications on a resident’s behalf',
   'applications:decide': 'Decide applications; manage enrollments and reviews',
