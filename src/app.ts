@@ -59,6 +59,10 @@ import { timeoutsPlugin } from './platform/timeouts.js';
 import { createRunService, MATCHING_RUN_JOB, type RunService } from './modules/matching/runs.service.js';
 import { inKindRoutes } from './modules/inkind/routes.js';
 import { createInKindService, type InKindService } from './modules/inkind/service.js';
+import { paymentBatchActionRoutes } from './modules/payments/batch-actions.routes.js';
+import { paymentBatchRoutes } from './modules/payments/batches.routes.js';
+import { paymentRoutes } from './modules/payments/payments.routes.js';
+import { createPaymentService, type PaymentService } from './modules/payments/service.js';
 
 export const version = '0.1.0';
 
@@ -83,6 +87,7 @@ export interface Services {
   verifications: VerificationService;
   matchingSources: SourceService;
   matchingRuns: RunService;
+  payments: PaymentService;
   inKind: InKindService;
 }
 
@@ -187,6 +192,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const verifications = createVerificationService({ db, audit, events, programs, applications });
   const matchingSources = createSourceService({ database, audit, events, regions, clients, pii });
   const matchingRuns = createRunService({ db, audit, events, jobs, regions, programs });
+  const payments = createPaymentService({ db, audit, events, regions, policies, pii });
   const inKind = createInKindService({ db, audit, events, regions, people, assistance: temporaryAssistance });
   jobs.register(MATCHING_RUN_JOB, matchingRuns.perform, { onFailure: matchingRuns.failed });
   app.decorate('services', {
@@ -209,6 +215,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     verifications,
     matchingSources,
     matchingRuns,
+    payments,
     inKind,
   });
   app.addHook('onClose', async () => webhooks.stop());
@@ -262,6 +269,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(verificationRoutes, { verifications });
   await app.register(sourceRoutes, { sources: matchingSources });
   await app.register(runRoutes, { runs: matchingRuns, audit });
+  await app.register(paymentBatchRoutes, { payments });
+  await app.register(paymentBatchActionRoutes, { payments });
+  await app.register(paymentRoutes, { payments });
   await app.register(inKindRoutes, { inKind });
 
   if (options.background ?? config.JOBS_ENABLED) startBackground(app, config);

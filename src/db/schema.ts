@@ -12,3 +12,4 @@ export * from '../modules/registry/applications.tables.js';
 export * from '../modules/registry/assistance.tables.js';
 export * from '../modules/matching/tables.js';
 export * from '../modules/inkind/tables.js';
+export * from '../modules/payments/tables.js';

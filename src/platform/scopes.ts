@@ -36,7 +36,7 @@ export const scopeCatalogue = {
   'matching:verify': 'Run economic verification',
   'payments:read': 'Read payment batches and payments',
   'payments:prepare': 'Generate and submit payment batches; record in-kind aid',
-  'payments:approve': 'Approve or reject payment batches (finance)',
+  'payments:approve': 'Approve, reject and reconcile payment batches (finance)',
   'payments:execute': 'Download payment instructions and report results (bank)',
   'care:read': 'Read caregivers, assignments, visits and coverage',
   'care:write': 'Manage caregivers and assignments; record visits',
