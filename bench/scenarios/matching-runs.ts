@@ -2,7 +2,7 @@
  * Bulk re-verification at scale: a synthetic city of BENCH_RUN_PERSONS persons (default 1,000,000,
  * about 2.5 a household) registered through the registry's bulk path, every household enrolled in
  * dibao (set-based SQL), and its source records (about 5 a person) loaded with `psql \copy`. Then
- * the run (`POST /v1/matching/runs`'s job, handler end to end: snapshots read once, chunks of 10,000
+ * the run (`POST /v1/matching/runs`'s job, handler end to end: snapshots read once, chunks of 100,000
  * households each named-checked and verified by one INSERT … SELECT, counts, event) against the
  * hand-written equivalent run directly: the same joins and rule arithmetic in one INSERT … SELECT over
  * the whole region into a scratch table, through pg, without chunks, name pass or job.
@@ -186,7 +186,7 @@ export async function scenarioMatchingRuns(url: string): Promise<ScenarioResult>
       baselineTitle: 'The same joins and rule arithmetic as one hand-written INSERT … SELECT, run directly through pg',
       notes: [
         `Data: ${households} households, ${persons} persons, each enrolled in dibao; ${records} source records over ${sourceKinds.length} sources (${[...lines].map(([k, n]) => `${k} ${n}`).join(', ')}). Registered through the bulk path in ${registrySeconds.toFixed(0)} s (records drawn and written to a COPY file meanwhile); records loaded with psql \\copy in ${copySeconds.toFixed(0)} s.`,
-        `Doudi: the run's job handler end to end (snapshots read once; chunks of 10,000 households, each a name pass — differing names normalised in Node — and one INSERT … SELECT building every rule's outcome, figures, sentence and failing records; counts; matching_run.completed). Found: ${JSON.stringify(counts)}.`,
+        `Doudi: the run's job handler end to end (snapshots read once; chunks of 100,000 households (work_mem 256MB), each a name pass — differing names normalised in Node — and one INSERT … SELECT building every rule's outcome, figures, sentence and failing records; counts; matching_run.completed). Found: ${JSON.stringify(counts)}.`,
         `Baseline: the same statement for the whole region at once, run directly through pg into a scratch table without indexes: no chunks, no name pass (names compared as written), no job. Median of ${ROUNDS} alternating rounds; seconds.`,
       ],
       persons,

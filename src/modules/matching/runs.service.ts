@@ -18,8 +18,14 @@ import type { VerifiableProgram } from './verify.schemas.js';
 import type { SourceInForce } from './verify.sql.js';
 
 export const MATCHING_RUN_JOB = 'matching.run';
-/** Households a chunk statement verifies. */
-export const CHUNK_HOUSEHOLDS = 10_000;
+/**
+ * Households a chunk statement verifies. Each chunk joins its members with the sources by hash,
+ * reading every snapshot's records once, a cost paid again per chunk whatever its size: chunks are
+ * large so that a run costs about what one statement for the whole region would (bench/RESULTS.md).
+ */
+export const CHUNK_HOUSEHOLDS = 100_000;
+/** Memory a chunk's hash joins and aggregates may use before spilling to disk (PostgreSQL work_mem). */
+const CHUNK_WORK_MEM = '256MB';
 /** The monthly programs a run verifies when it names none. */
 export const monthlyPrograms: VerifiableProgram[] = ['dibao', 'tekun', 'price_subsidy'];
 
@@ -202,6 +208,7 @@ export function createRunService({ db, audit, events, jobs: jobService, regions,
     let skipped = 0;
     for (;;) {
       const step = await db.transaction(async (tx) => {
+        await tx.execute(sql.raw(`set local work_mem = '${CHUNK_WORK_MEM}'`));
         const pairs = await rows<{ recordName: string; memberName: string }>(tx, namePairsSql(params));
         const equal = pairs.filter((p) => same(p.recordName, p.memberName));
         const [out] = await rows<{
