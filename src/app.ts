@@ -63,6 +63,8 @@ import { paymentBatchActionRoutes } from './modules/payments/batch-actions.route
 import { paymentBatchRoutes } from './modules/payments/batches.routes.js';
 import { paymentRoutes } from './modules/payments/payments.routes.js';
 import { createPaymentService, type PaymentService } from './modules/payments/service.js';
+import { bankRoutes } from './modules/payments/bank.routes.js';
+import { type BankService, createBankService } from './modules/payments/bank.service.js';
 
 export const version = '0.1.0';
 
@@ -88,6 +90,7 @@ export interface Services {
   matchingSources: SourceService;
   matchingRuns: RunService;
   payments: PaymentService;
+  bank: BankService;
   inKind: InKindService;
 }
 
@@ -193,6 +196,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const matchingSources = createSourceService({ database, audit, events, regions, clients, pii });
   const matchingRuns = createRunService({ db, audit, events, jobs, regions, programs });
   const payments = createPaymentService({ db, audit, events, regions, policies, pii });
+  const bank = createBankService({ db, audit, regions, pii, programs, payments });
   const inKind = createInKindService({ db, audit, events, regions, people, assistance: temporaryAssistance });
   jobs.register(MATCHING_RUN_JOB, matchingRuns.perform, { onFailure: matchingRuns.failed });
   app.decorate('services', {
@@ -216,6 +220,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     matchingSources,
     matchingRuns,
     payments,
+    bank,
     inKind,
   });
   app.addHook('onClose', async () => webhooks.stop());
@@ -272,6 +277,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(paymentBatchRoutes, { payments });
   await app.register(paymentBatchActionRoutes, { payments });
   await app.register(paymentRoutes, { payments });
+  await app.register(bankRoutes, { bank, audit });
   await app.register(inKindRoutes, { inKind });
 
   if (options.background ?? config.JOBS_ENABLED) startBackground(app, config);

@@ -13,3 +13,4 @@ export * from '../modules/registry/assistance.tables.js';
 export * from '../modules/matching/tables.js';
 export * from '../modules/inkind/tables.js';
 export * from '../modules/payments/tables.js';
+export * from '../modules/payments/bank.tables.js';
