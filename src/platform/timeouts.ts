@@ -30,10 +30,10 @@ export const timeoutsPlugin = fp<Options>(
   async (app: FastifyInstance, { requestMs, uploadIdleMs }) => {
     app.addHook('onRequest', async (request) => {
       const raw = request.raw;
+      // An injected request (app.inject) has a stand-in socket: no network, nothing to time.
+      const socket = raw.socket as Partial<typeof raw.socket> | undefined;
+      if (typeof socket?.setTimeout !== 'function' || typeof socket.destroy !== 'function') return;
       if (request.routeOptions.config.streamedUpload) {
-        // (An injected request's socket is a stand-in without timeouts.)
-        const socket = raw.socket as Partial<typeof raw.socket> | undefined;
-        if (typeof socket?.setTimeout !== 'function') return;
         socket.setTimeout(uploadIdleMs);
         // Back to the connection timeout for whatever follows on a kept-alive socket.
         const previous = app.server.timeout;
@@ -44,7 +44,7 @@ export const timeoutsPlugin = fp<Options>(
       const timer = setTimeout(() => {
         if (raw.complete) return;
         request.log.info({ requestMs }, 'request not received whole in time: connection closed');
-        raw.socket.destroy();
+        socket.destroy!();
       }, requestMs);
       timer.unref();
       const clear = () => clearTimeout(timer);

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { testApp } from '../helpers.js';
@@ -68,4 +69,21 @@ t.test('a slow body is cut at REQUEST_TIMEOUT_MS; a streamed upload is not', asy
   );
   t.equal(upload.status, 201, upload.body ?? upload.error ?? '');
   t.match(JSON.parse(upload.body ?? '{}'), { status: 'complete', records: 60 });
+});
+
+t.test('an injected request is not timed (its socket is a stand-in)', async (t) => {
+  const { app, admin } = await testApp(t, { env: { REQUEST_TIMEOUT_MS: '50' } });
+  const body = JSON.stringify({ name: 'slow inject', agency: 'civil_affairs', jurisdiction: '2201' });
+  async function* slowly() {
+    yield body.slice(0, 10);
+    await sleep(200);
+    yield body.slice(10);
+  }
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/clients',
+    headers: { ...admin.headers, 'content-type': 'application/json' },
+    payload: Readable.from(slowly()),
+  });
+  t.equal(res.statusCode, 201, res.body);
 });
