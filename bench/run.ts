@@ -22,6 +22,7 @@ import { scenarioFeedReads } from './scenarios/feed-reads.js';
 import { scenarioMatchingRuns } from './scenarios/matching-runs.js';
 import { scenarioMatchingLoad } from './scenarios/matching-load.js';
 import { scenarioMatchingVerify } from './scenarios/matching-verify.js';
+import { scenarioPaymentsPain001 } from './scenarios/payments-pain001.js';
 import { scenarioPersonReads } from './scenarios/person-reads.js';
 import { scenarioWebhookDeliveries } from './scenarios/webhook-deliveries.js';
 
@@ -37,6 +38,7 @@ const scenarios: Record<string, (url: string) => Promise<ScenarioResult>> = {
   'matching-runs': scenarioMatchingRuns,
   'matching-load': scenarioMatchingLoad,
   'matching-verify': scenarioMatchingVerify,
+  'payments-pain001': scenarioPaymentsPain001,
 };
 
 const only = process.env.BENCH_ONLY?.split(',')
