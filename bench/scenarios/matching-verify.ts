@@ -1,17 +1,40 @@
 /**
  * One household's economic verification (`POST /v1/matching/verifications`, dibao) on a loaded
  * synthetic city, 20 concurrent callers on random households, against a bare fastify + pg route
- * running the same read statement with nothing around it.
+ * running the same (prepared) read statement with nothing around it; with the CPU each request
+ * takes on either side, server process and database.
  */
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type autocannon from 'autocannon';
 import pg from 'pg';
 import { writeSyntheticCity } from '../../src/modules/matching/synthetic.city.js';
 import type { HouseholdTruth } from '../../src/modules/matching/synthetic.js';
 import { sourceKinds } from '../../src/modules/matching/tables.js';
-import { DURATION_S, type Figures, httpTable, load, median, ROUNDS, type ScenarioResult, start, stop } from '../lib.js';
-import { actor, benchClient, benchSource, DATA_DIR, matchingEnv, seedingApp, uploadFile } from '../matching-city.js';
+import {
+  DURATION_S,
+  type Figures,
+  httpTable,
+  load,
+  median,
+  mid,
+  ROUNDS,
+  type ScenarioResult,
+  start,
+  stop,
+} from '../lib.js';
+import {
+  actor,
+  benchClient,
+  benchSource,
+  cpuMs,
+  DATA_DIR,
+  matchingEnv,
+  seedingApp,
+  uploadFile,
+} from '../matching-city.js';
 
 const HOUSEHOLDS = Number(process.env.BENCH_VERIFY_HOUSEHOLDS ?? 100_000);
 const CONNECTIONS = 20;
@@ -32,6 +55,9 @@ const STANDARD = {
 };
 
 type Truth = HouseholdTruth & { householdId: string };
+/** One round's figures, with the CPU a request took (ms) in the server process and in the database. */
+type Round = Figures & { serverCpuMs: number; databaseCpuMs: number };
+const round2 = (n: number) => Math.round(n * 100) / 100;
 
 export async function scenarioMatchingVerify(url: string): Promise<ScenarioResult> {
   const app = await seedingApp(url);
@@ -110,19 +136,54 @@ export async function scenarioMatchingVerify(url: string): Promise<ScenarioResul
       ],
     };
     const bareHeaders = { 'content-type': 'application/json' };
+    // CPU a request: the server process's, and that of the database's backends (each round loads one
+    // server; the other's connections sit idle). On a shared machine this is what the throughput of
+    // each side is made of, whatever else runs meanwhile.
+    const monitor = new pg.Client({ connectionString: url });
+    await monitor.connect();
+    const backends = async () =>
+      (
+        await monitor.query<{ pid: number }>(
+          'select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+        )
+      ).rows.map((r) => r.pid);
+    const measure = async (
+      server: ChildProcess,
+      target: string,
+      targetHeaders: Record<string, string>,
+      options: Partial<autocannon.Options>,
+    ): Promise<Round> => {
+      const before = new Map((await backends()).map((pid) => [pid, cpuMs(pid)]));
+      const serverBefore = cpuMs(server.pid!);
+      const figures = await load(target, targetHeaders, DURATION_S, options);
+      const serverCpu = cpuMs(server.pid!) - serverBefore;
+      let dbCpu = 0;
+      for (const pid of await backends()) dbCpu += cpuMs(pid) - (before.get(pid) ?? 0);
+      const n = Math.max(1, figures.requestsPerSec * DURATION_S);
+      return { ...figures, serverCpuMs: round2(serverCpu / n), databaseCpuMs: round2(dbCpu / n) };
+    };
     await load(bareUrl, bareHeaders, 3, randomBody);
     await load(realUrl, headers, 3, randomBody);
-    const baselineRounds: Figures[] = [];
-    const measuredRounds: Figures[] = [];
-    const pacedRounds: Figures[] = [];
+    const baselineRounds: Round[] = [];
+    const measuredRounds: Round[] = [];
+    const pacedRounds: Round[] = [];
+    const loadBefore = loadavg()[0]!;
     for (let round = 0; round < ROUNDS; round++) {
-      baselineRounds.push(await load(bareUrl, bareHeaders, DURATION_S, randomBody));
-      measuredRounds.push(await load(realUrl, headers, DURATION_S, randomBody));
-      pacedRounds.push(await load(realUrl, headers, DURATION_S, { ...randomBody, overallRate: PACED_RATE }));
+      baselineRounds.push(await measure(bare, bareUrl, bareHeaders, randomBody));
+      measuredRounds.push(await measure(real, realUrl, headers, randomBody));
+      pacedRounds.push(await measure(real, realUrl, headers, { ...randomBody, overallRate: PACED_RATE }));
     }
+    const loadAfter = loadavg()[0]!;
+    await monitor.end();
     const baseline = median(baselineRounds);
     const measured = median(measuredRounds);
     const paced = median(pacedRounds);
+    const cpu = (rounds: Round[]) => ({
+      serverMs: mid(rounds.map((r) => r.serverCpuMs)),
+      databaseMs: mid(rounds.map((r) => r.databaseCpuMs)),
+    });
+    const cpuMeasured = cpu(measuredRounds);
+    const cpuBaseline = cpu(baselineRounds);
     const ratio = measured.requestsPerSec / baseline.requestsPerSec;
     return {
       name: 'matching-verify',
@@ -136,8 +197,9 @@ export async function scenarioMatchingVerify(url: string): Promise<ScenarioResul
           .join(
             ', ',
           )}) loaded through the API, one snapshot per source, in ${loadSeconds.toFixed(1)} s. Every source with a current snapshot is read: ${inForce.sources} sources holding ${inForce.records.toLocaleString('en')} records in force (with matching-load's last load when it ran before in the same run). ANALYZE run once after the loads (autovacuum is off on the benchmark's PostgreSQL). A dibao standard for 2201 in force, with property, vehicle and business limits. On a sample of ${checked.length} households, verification agreed with the generator's expected outcome for ${agreed}.`,
-        `Doudi: authenticated, scope- and jurisdiction-checked; in one transaction the read statement of verify.sql.ts (household, members, every source's current snapshot and the members' records by blind index), the standard in force, the rules evaluated, the result INSERTed with its explanation, a matching_verification.completed event and an audit row: all part of the measured work. Random households among all the city's, body \`{ householdId, program: 'dibao' }\`.`,
-        `Baseline: bare fastify + pg route running the same read statement (its SQL taken from verify.sql.ts) for a random household; no auth, no rules, no insert, no event, no audit. ${CONNECTIONS} connections, each sending its next request as soon as the previous one is answered (closed loop: 20 requests always in flight, so latency is 20 ÷ throughput); ${ROUNDS} alternating rounds of ${DURATION_S} s each after a 3 s warm-up; medians over the rounds.`,
+        `Doudi: the service as \`npm start\` runs it (audit sealer and event sequencer included, their work part of the load). Each request authenticated, scope- and jurisdiction-checked, then two statements, both prepared once per connection: the read statement of verify.sql.ts (household, members, every source's current snapshot, the members' records by blind index, and the program's standard in force for the household's region), the rules evaluated in the service, and one statement that INSERTs the result with its explanation together with its matching_verification.completed event (and the subject's counter) and its audit row, as common table expressions: its own transaction, committed synchronously (the WAL is flushed before the answer). Random households among all the city's, body \`{ householdId, program: 'dibao' }\`.`,
+        `Baseline: bare fastify + pg route running the same read statement (its SQL taken from verify.sql.ts, a named prepared statement like the service's) for a random household; no auth, no rules, no insert, no event, no audit. ${CONNECTIONS} connections, each sending its next request as soon as the previous one is answered (closed loop: 20 requests always in flight, so latency is 20 ÷ throughput); ${ROUNDS} alternating rounds of ${DURATION_S} s each after a 3 s warm-up; medians over the rounds.`,
+        `CPU a request (medians over the closed-loop rounds; user + system time of the server process, and of the database's backends, which only the loaded server uses during a round): Doudi ${cpuMeasured.serverMs} ms in the server, ${cpuMeasured.databaseMs} ms in PostgreSQL; baseline ${cpuBaseline.serverMs} ms and ${cpuBaseline.databaseMs} ms. The machine's load average (1 min) was ${loadBefore.toFixed(1)} before the rounds and ${loadAfter.toFixed(1)} after them (${cpus().length} cores): other work shares them.`,
         `Paced: the same 20 callers sending ${PACED_RATE} verifications a second in all (each caller one a second, a caseworker's pace many times over), in rounds of their own between the others: ${paced.requestsPerSec} requests/s, p50 ${paced.latencyP50Ms} ms, p99 ${paced.latencyP99Ms} ms, ${paced.non2xx} non-2xx. The target is judged on the closed-loop figure.`,
       ],
       connections: CONNECTIONS,
@@ -155,6 +217,8 @@ export async function scenarioMatchingVerify(url: string): Promise<ScenarioResul
       paced,
       measured,
       baseline,
+      cpuPerRequestMs: { measured: cpuMeasured, baseline: cpuBaseline },
+      loadAverage: { before: loadBefore, after: loadAfter },
       table: httpTable(measured, baseline),
       throughputRatio: Number(ratio.toFixed(3)),
       target: 'p99 < 50 ms with 20 concurrent callers',

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { and, desc, eq, type SQL, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import type { AuditActor, AuditService } from '../../platform/audit/service.js';
@@ -12,7 +13,7 @@ import { matchingVerifications } from './tables.js';
 import { matchingVerificationCompleted } from './verify.events.js';
 import { evaluate, type RuleResult } from './verify.rules.js';
 import type { VerifiableProgram } from './verify.schemas.js';
-import { readHousehold } from './verify.sql.js';
+import { householdReader, verificationStore, verificationValues } from './verify.sql.js';
 
 type Row = typeof matchingVerifications.$inferSelect;
 export interface Verification extends Omit<Row, 'rules' | 'flags'> {
@@ -43,6 +44,19 @@ interface Deps {
 }
 
 const asVerification = (row: Row) => row as unknown as Verification;
+/**
+ * A UUID of version 7 (RFC 9562): the time in milliseconds, then random bits. Verifications are
+ * only ever added: ids in the order they are made put each one (and its event's subject) at the end
+ * of its indexes instead of on a random page of them, which the next checkpoint writes out again.
+ */
+export function timeOrderedId(now = Date.now()): string {
+  // A version 4 UUID's random bits (node:crypto keeps entropy at hand for them), behind the time.
+  const time = now.toString(16).padStart(12, '0');
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${randomUUID().slice(15)}`;
+}
+
+/** Rules as the jsonb columns take them. */
+const toJson = (rules: RuleResult[]) => rules as unknown as Record<string, unknown>[];
 
 /** How an application records the result: every rule and flag, each source as `source/snapshot/line`. */
 export const applicationAnswer = (v: Verification): VerificationResult => ({
@@ -88,69 +102,84 @@ export function createVerificationService({ db, audit, events, programs, applica
     }
   }
 
+  const readHousehold = householdReader(db);
+  // What commits with a stored result: its event and its audit row, in the same statement.
+  const event = events.publishWith(matchingVerificationCompleted);
+  const audited = audit.recordWith();
+  const alongside = [...event.ctes, audited.cte];
+  const store = verificationStore(db, alongside).prepare('matching_verify_store');
+
   async function verify(caller: Caller, actor: AuditActor, input: NewVerification): Promise<Verification> {
     await checkApplication(caller, actor, input);
     const date = input.date ?? programs.today();
-    const verification = await db.transaction(async (tx) => {
-      const found = await readHousehold(tx, input.householdId, jurisdictionPattern(caller));
-      if (found.region === null) throw notFound('household');
-      // The price subsidy goes to households that meet the dibao rules: its own standard is an amount paid.
-      const rulesOf = input.program === 'price_subsidy' ? 'dibao' : input.program;
-      const standard = await programs.standardInForce(rulesOf, found.region, date, tx);
-      if (!standard) {
-        throw unprocessable(
-          `No ${rulesOf} standard is in force for region ${found.region} on ${date}: there is nothing to verify against.`,
-        );
-      }
-      if (found.members.length === 0) throw unprocessable('The household has no members to verify.');
-      const result = evaluate({ members: found.members, records: found.records, standard, date });
-      const [row] = await tx
-        .insert(matchingVerifications)
-        .values({
-          householdId: input.householdId,
-          applicationId: input.applicationId ?? null,
-          program: input.program,
-          region: found.region,
-          asOf: date,
-          passed: result.passed,
-          members: result.members,
-          monthlyIncomeFen: result.monthlyIncomeFen,
-          financialAssetsFen: result.financialAssetsFen,
-          rules: result.rules as unknown as Record<string, unknown>[],
-          flags: result.flags as unknown as Record<string, unknown>[],
-          snapshots: Object.fromEntries(found.sources.map((s) => [s.sourceId, s.snapshotId])),
-          createdByClientId: actor.clientId,
-        })
-        .returning();
-      const stored = asVerification(row!);
-      await events.publish(tx, matchingVerificationCompleted, {
-        subject: `matching_verification/${stored.id}`,
-        region: stored.region,
+    // The price subsidy goes to households that meet the dibao rules: its own standard is an amount paid.
+    const rulesOf = input.program === 'price_subsidy' ? 'dibao' : input.program;
+    const found = await readHousehold({
+      householdId: input.householdId,
+      pattern: jurisdictionPattern(caller),
+      program: rulesOf,
+      date,
+    });
+    if (!found) throw notFound('household');
+    const { region, standard } = found;
+    if (!standard) {
+      throw unprocessable(
+        `No ${rulesOf} standard is in force for region ${region} on ${date}: there is nothing to verify against.`,
+      );
+    }
+    if (found.members.length === 0) throw unprocessable('The household has no members to verify.');
+    const result = evaluate({ members: found.members, records: found.records, standard, date });
+    const row = {
+      id: timeOrderedId(),
+      householdId: input.householdId,
+      applicationId: input.applicationId ?? null,
+      runId: null,
+      program: input.program,
+      region,
+      asOf: date,
+      passed: result.passed,
+      members: result.members,
+      monthlyIncomeFen: result.monthlyIncomeFen,
+      financialAssetsFen: result.financialAssetsFen,
+      rules: result.rules,
+      flags: result.flags,
+      snapshots: Object.fromEntries(found.sources.map((s) => [s.sourceId, s.snapshotId])),
+      createdByClientId: actor.clientId,
+    };
+    const values = {
+      ...verificationValues({ ...row, rules: toJson(row.rules), flags: toJson(row.flags) }),
+      ...event.values({
+        subject: `matching_verification/${row.id}`,
+        region,
         data: {
-          verificationId: stored.id,
-          householdId: stored.householdId,
-          applicationId: stored.applicationId,
+          verificationId: row.id,
+          householdId: row.householdId,
+          applicationId: row.applicationId,
           program: input.program,
           asOf: date,
-          passed: stored.passed,
+          passed: row.passed,
           failedRules: result.rules.filter((r) => r.outcome === 'fail').map((r) => r.rule),
           flags: result.flags.length,
         },
-      });
-      await audit.record(tx, actor, {
+      }),
+      ...audited.values(actor, {
         operation: 'verifyHousehold',
         resourceType: 'matching_verification',
-        resourceIds: [stored.id, input.householdId],
+        resourceIds: [row.id, input.householdId],
         personIds: found.members.map((m) => m.id),
-        detail: { program: input.program, asOf: date, passed: stored.passed },
-      });
-      // The application is answered in the same transaction: both are recorded, or neither.
-      if (input.applicationId) {
-        await applications.recordVerification(input.applicationId, applicationAnswer(stored), actor, { caller, tx });
-      }
-      return stored;
+        detail: { program: input.program, asOf: date, passed: row.passed },
+      }),
+    };
+    const { applicationId } = input;
+    // The result, its event and its audit row: one statement, one round trip, one transaction.
+    if (!applicationId) return { ...row, createdAt: (await store.execute(values))[0]!.createdAt };
+    // The application is answered in the same transaction: both are recorded, or neither.
+    return db.transaction(async (tx) => {
+      const [stored] = await verificationStore(tx, alongside).execute(values);
+      const verification = { ...row, createdAt: stored!.createdAt };
+      await applications.recordVerification(applicationId, applicationAnswer(verification), actor, { caller, tx });
+      return verification;
     });
-    return verification;
   }
 
   async function get(caller: Caller, actor: AuditActor, id: string): Promise<Verification> {

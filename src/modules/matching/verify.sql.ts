@@ -1,8 +1,10 @@
-import { sql } from 'drizzle-orm';
-import { type Executor, rows } from '../../db/client.js';
+import { and, eq, sql, type WithSubquery } from 'drizzle-orm';
+import type { Db, Executor } from '../../db/client.js';
+import type { ProgramCode } from '../registry/programs.rules.js';
+import { type ProgramStandard, standardFromJson, standardInForceJson } from '../registry/programs.service.js';
 import { households, persons } from '../registry/people.tables.js';
 import type { MatchedRecord, Member } from './verify.rules.js';
-import { matchingRecords, matchingSources } from './tables.js';
+import { matchingRecords, matchingSources, matchingVerifications } from './tables.js';
 import type { SourceKind } from './tables.js';
 
 export interface SourceInForce {
@@ -12,61 +14,120 @@ export interface SourceInForce {
 }
 
 export interface HouseholdRecords {
-  /** Null when the household does not exist or lies outside the jurisdiction. */
-  region: string | null;
+  region: string;
   members: Member[];
   sources: SourceInForce[];
   records: MatchedRecord[];
+  /** The program's standard in force for the household's region on the date; null when none is. */
+  standard: ProgramStandard | null;
+}
+
+/** What the read statement takes: `pattern` is the caller's jurisdiction (`2201%`). */
+export interface HouseholdQuery {
+  householdId: string;
+  pattern: string;
+  program: ProgramCode;
+  date: string;
 }
 
 /**
  * Everything verification reads, in one statement and one round trip: the household (inside the
- * jurisdiction), its members, every source's current snapshot, and the records of those snapshots
- * keyed by a member's ID-number blind index. One statement sees one database snapshot, so a source's
- * `current_snapshot_id` and the records read under it belong together: a snapshot swapped in
- * meanwhile is seen whole or not at all. Each (member, source) pair is one probe of
- * `matching_records_person_idx (snapshot_id, id_index)`: the lateral subquery's `offset 0` keeps
- * the planner from flattening it into a join it may choose to hash over the whole of
- * matching_records, as it does when statistics are missing or stale (after a bulk registration
- * or a big load, before autovacuum has analyzed: seconds instead of a millisecond).
+ * jurisdiction), its members, every source's current snapshot, the records of those snapshots
+ * keyed by a member's ID-number blind index, and the program's standard in force for the
+ * household's region (registry's own definition of "in force", programs.service.ts). One statement
+ * sees one database snapshot, so a source's `current_snapshot_id` and the records read under it
+ * belong together: a snapshot swapped in meanwhile is seen whole or not at all. Each (member,
+ * source) pair is one probe of `matching_records_person_idx (snapshot_id, id_index)`: the lateral
+ * subquery's `offset 0` keeps the planner from flattening it into a join it may choose to hash over
+ * the whole of matching_records, as it does when statistics are missing or stale (after a bulk
+ * registration or a big load, before autovacuum has analyzed: seconds instead of a millisecond).
+ *
+ * Its values are placeholders (`HouseholdQuery`): prepared once (`householdReader`), PostgreSQL
+ * parses and plans it once a connection instead of once a verification.
  */
-export async function readHousehold(
-  executor: Executor,
-  householdId: string,
-  jurisdictionPattern: string,
-): Promise<HouseholdRecords> {
-  const [found] = await rows<HouseholdRecords>(
-    executor,
-    sql`
-      with h as (
-        select ${households.id} as id, ${households.region} as region from ${households}
-        where ${households.id} = ${householdId}::uuid and ${households.region} like ${jurisdictionPattern}
+export function householdRead(db: Db) {
+  const householdId = sql.placeholder('householdId');
+  const members = sql`select p.id, p.name, p.id_number_index, p.created_at from ${persons} p
+    where p.household_id = ${households.id}`;
+  const sources = sql`select id, kind, current_snapshot_id from ${matchingSources} where current_snapshot_id is not null`;
+  return db
+    .select({
+      region: households.region,
+      members: sql<Member[]>`(select coalesce(json_agg(json_build_object('id', m.id, 'name', m.name)
+          order by m.created_at, m.id), '[]') from (${members}) m)`,
+      sources: sql<SourceInForce[]>`(select coalesce(json_agg(json_build_object(
+          'sourceId', s.id, 'kind', s.kind, 'snapshotId', s.current_snapshot_id) order by s.id), '[]') from (${sources}) s)`,
+      records: sql<MatchedRecord[]>`(select coalesce(json_agg(json_build_object(
+          'personId', m.id, 'sourceId', s.id, 'kind', s.kind, 'snapshotId', r.snapshot_id, 'line', r.line,
+          'ref', r.ref, 'name', r.name, 'amountFen', r.amount_fen, 'eventDate', r.event_date, 'attrs', r.attrs)
+          order by s.kind, s.id, r.line), '[]')
+        from (${members}) m cross join (${sources}) s
+        cross join lateral (
+          select * from ${matchingRecords} r
+          where r.snapshot_id = s.current_snapshot_id and r.id_index = m.id_number_index
+          offset 0
+        ) r)`,
+      standard: standardInForceJson(sql.placeholder('program'), households.region, sql.placeholder('date')).mapWith(
+        (json: Record<string, unknown> | null) => standardFromJson(json),
       ),
-      m as (
-        select p.id, p.name, p.id_number_index, p.created_at from ${persons} p
-        where p.household_id = (select id from h)
-      ),
-      s as (
-        select id, kind, current_snapshot_id from ${matchingSources} where current_snapshot_id is not null
-      )
-      select
-        (select region from h) as "region",
-        (select coalesce(json_agg(json_build_object('id', m.id, 'name', m.name) order by m.created_at, m.id), '[]')
-           from m) as "members",
-        (select coalesce(json_agg(json_build_object('sourceId', s.id, 'kind', s.kind, 'snapshotId', s.current_snapshot_id)
-           order by s.id), '[]') from s) as "sources",
-        (select coalesce(json_agg(json_build_object(
-            'personId', m.id, 'sourceId', s.id, 'kind', s.kind, 'snapshotId', r.snapshot_id, 'line', r.line,
-            'ref', r.ref, 'name', r.name, 'amountFen', r.amount_fen, 'eventDate', r.event_date, 'attrs', r.attrs)
-           order by s.kind, s.id, r.line), '[]')
-           from m cross join s
-           cross join lateral (
-             select * from ${matchingRecords} r
-             where r.snapshot_id = s.current_snapshot_id and r.id_index = m.id_number_index
-             offset 0
-           ) r
-        ) as "records"
-    `,
-  );
-  return found!;
+    })
+    .from(households)
+    .where(and(eq(households.id, householdId), sql`${households.region} like ${sql.placeholder('pattern')}`));
 }
+
+/** The read statement, prepared: null when the household does not exist or lies outside the jurisdiction. */
+export function householdReader(db: Db) {
+  const prepared = householdRead(db).prepare('matching_verify_read_household');
+  return async (query: HouseholdQuery): Promise<HouseholdRecords | null> => {
+    const [found] = await prepared.execute({ ...query });
+    return found ?? null;
+  };
+}
+
+/** A verification as stored, but for what the database gives it (`created_at`). */
+export type NewVerificationRow = Omit<typeof matchingVerifications.$inferInsert, 'createdAt'> & { id: string };
+
+const verificationColumns = [
+  'id',
+  'householdId',
+  'applicationId',
+  'runId',
+  'program',
+  'region',
+  'asOf',
+  'passed',
+  'members',
+  'monthlyIncomeFen',
+  'financialAssetsFen',
+  'rules',
+  'flags',
+  'snapshots',
+  'createdByClientId',
+] as const satisfies readonly (keyof NewVerificationRow)[];
+
+/**
+ * The statement that stores a verification together with what must commit with it (its event and
+ * audit row: common table expressions from `events.publishWith` and `audit.recordWith`): one round
+ * trip, and on its own one transaction. Its values are placeholders: the verification's fields
+ * (`verificationValues`) and those of `alongside`. Answers the stored `createdAt`.
+ */
+export function verificationStore(executor: Executor, alongside: WithSubquery[]) {
+  const values = Object.fromEntries(verificationColumns.map((c) => [c, sql.placeholder(c)]));
+  const stored = executor
+    .$with('verification', { createdAt: sql`created_at`.mapWith(matchingVerifications.createdAt).as('created_at') })
+    .as(
+      executor
+        .insert(matchingVerifications)
+        .values(values as unknown as NewVerificationRow)
+        .returning({ createdAt: matchingVerifications.createdAt })
+        .getSQL(),
+    );
+  return executor
+    .with(stored, ...alongside)
+    .select({ createdAt: stored.createdAt })
+    .from(stored);
+}
+
+/** The verification's placeholders of `verificationStore`. */
+export const verificationValues = (row: NewVerificationRow): Record<string, unknown> =>
+  Object.fromEntries(verificationColumns.map((c) => [c, row[c] ?? null]));

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, type Placeholder, type SQL, sql, type SQLWrapper } from 'drizzle-orm';
 import type { Db, Executor } from '../../db/client.js';
 import type { AuditActor, AuditService } from '../../platform/audit/service.js';
 import { conflict, type FieldError, notFound, validationError } from '../../platform/errors.js';
@@ -94,8 +94,45 @@ export const standardOf = (row: StandardRow): ProgramStandard => ({
 
 /** Days in force: `daterange` is half-open like the standard's period, and null means unbounded. */
 const periodOf = (from: SQL | string, to: SQL | string | null) => sql`daterange(${from}::date, ${to}::date, '[)')`;
-const inForceOn = (date: string) =>
+const inForceOn = (date: string | Placeholder) =>
   sql`${programStandards.effectiveFrom} <= ${date}::date and (${programStandards.effectiveTo} is null or ${programStandards.effectiveTo} > ${date}::date)`;
+
+/** The standards of a program in force for a region on a date; the most specific (longest region) comes first. */
+const inForceFor = (program: ProgramCode | Placeholder, region: string | SQLWrapper, date: string | Placeholder) =>
+  and(
+    eq(programStandards.programCode, program),
+    sql`starts_with(${region}, ${programStandards.region})`,
+    inForceOn(date),
+  );
+const mostSpecificFirst = desc(sql`length(${programStandards.region})`);
+const standardColumns = Object.entries(getTableColumns(programStandards));
+
+/**
+ * The standard in force (as `standardInForce` finds it) as a scalar subquery giving the row as
+ * JSON, or null: for a statement that reads the region itself (economic verification reads the
+ * household and the standard in one statement). `standardFromJson` reads it back.
+ */
+export function standardInForceJson(
+  program: ProgramCode | Placeholder,
+  region: SQLWrapper,
+  date: string | Placeholder,
+): SQL {
+  const fields = standardColumns.map(([key, column]) => sql`${sql.raw(`'${key}'`)}, ${column}`);
+  return sql`(select json_build_object(${sql.join(fields, sql`, `)}) from ${programStandards}
+    where ${inForceFor(program, region, date)} order by ${mostSpecificFirst} limit 1)`;
+}
+
+/** A standard from `standardInForceJson`, each column read as a query would read it. */
+export function standardFromJson(json: Record<string, unknown> | null): ProgramStandard | null {
+  if (!json) return null;
+  const row = Object.fromEntries(
+    standardColumns.map(([key, column]) => {
+      const value = json[key];
+      return [key, value === null || value === undefined ? null : column.mapFromDriverValue(value)];
+    }),
+  );
+  return standardOf(row as StandardRow);
+}
 
 /**
  * Programs and their standards. Standards are public rules: anyone with programs:read reads all of
@@ -272,14 +309,8 @@ export function createProgramService({ db, audit, events, regions, clock = () =>
     const [row] = await executor
       .select()
       .from(programStandards)
-      .where(
-        and(
-          eq(programStandards.programCode, program),
-          sql`starts_with(${region}, ${programStandards.region})`,
-          inForceOn(date),
-        ),
-      )
-      .orderBy(desc(sql`length(${programStandards.region})`))
+      .where(inForceFor(program, region, date))
+      .orderBy(mostSpecificFirst)
       .limit(1);
     return row ? standardOf(row) : null;
   }

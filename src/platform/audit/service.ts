@@ -55,19 +55,60 @@ const VERIFY_CHUNK = 50_000;
 const READ_BATCH_MAX = 500;
 
 export function createAuditService({ db }: { db: Db }) {
+  const rowOf = (actor: AuditActor, entry: AuditEntry) => ({
+    clientId: actor.clientId,
+    agency: actor.agency,
+    requestId: actor.requestId,
+    operation: entry.operation,
+    resourceType: entry.resourceType,
+    resourceIds: entry.resourceIds ?? [],
+    personIds: entry.personIds ?? [],
+    outcome: entry.outcome ?? 'success',
+    detail: entry.detail ?? null,
+  });
+
   /** Writes one audit row in the caller's transaction: it exists exactly when the change does. */
   async function record(tx: Executor, actor: AuditActor, entry: AuditEntry): Promise<void> {
-    await tx.insert(auditEvents).values({
-      clientId: actor.clientId,
-      agency: actor.agency,
-      requestId: actor.requestId,
-      operation: entry.operation,
-      resourceType: entry.resourceType,
-      resourceIds: entry.resourceIds ?? [],
-      personIds: entry.personIds ?? [],
-      outcome: entry.outcome ?? 'success',
-      detail: entry.detail ?? null,
-    });
+    await tx.insert(auditEvents).values(rowOf(actor, entry));
+  }
+
+  /**
+   * `record` for a statement of the caller's own, prepared once: its INSERT as a common table
+   * expression named `name` to put in the statement's `with`, whose values are placeholders
+   * `<name>.*`, and `values(actor, entry)` to fill them. The row is written in the same round trip
+   * as the change it records, and exists exactly when the change does.
+   */
+  function recordWith(name = 'audit') {
+    const at = (field: string) => sql`${sql.placeholder(`${name}.${field}`)}`;
+    const cte = db.$with(name, {}).as(
+      db
+        .insert(auditEvents)
+        .values({
+          clientId: at('clientId'),
+          agency: at('agency'),
+          requestId: at('requestId'),
+          operation: at('operation'),
+          resourceType: at('resourceType'),
+          resourceIds: sql`${at('resourceIds')}::text[]`,
+          personIds: sql`${at('personIds')}::uuid[]`,
+          outcome: at('outcome'),
+          detail: sql`${at('detail')}::jsonb`,
+        })
+        .getSQL(),
+    );
+    return {
+      cte,
+      values(actor: AuditActor, entry: AuditEntry): Record<string, unknown> {
+        const row = rowOf(actor, entry);
+        // Placeholders outside a column's encoder: the driver takes arrays as arrays, and JSON as text (null stays NULL).
+        return Object.fromEntries(
+          Object.entries({ ...row, detail: row.detail === null ? null : JSON.stringify(row.detail) }).map(([k, v]) => [
+            `${name}.${k}`,
+            v,
+          ]),
+        );
+      },
+    };
   }
 
   // Reads are recorded in batches: every read waits until its row is written (nothing answers
@@ -303,7 +344,7 @@ export function createAuditService({ db }: { db: Db }) {
     return { ok: true, checked, unsealed: counts?.unsealed ?? 0, headChainSeq: headSeq, firstBroken: null };
   }
 
-  return { record, recordRead, list, seal, verify };
+  return { record, recordWith, recordRead, list, seal, verify };
 }
 
 export type AuditService = ReturnType<typeof createAuditService>;

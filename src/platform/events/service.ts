@@ -49,6 +49,25 @@ export const feedEventOf = (r: FeedRow): FeedEvent => ({
 /** Rows a bulk statement carries at most: well under PostgreSQL's 65,535 parameters. */
 const PUBLISH_CHUNK = 2_000;
 
+/** An event as the outbox holds it, but for its number: the type checked against the catalogue, the data against its schema. */
+function eventRow<T extends z.ZodType>(definition: EventDefinition<T>, event: NewEvent<T>) {
+  if (eventDefinition(definition.type) !== (definition as EventDefinition)) {
+    throw new Error(`event type ${definition.type} is not in the catalogue`);
+  }
+  return {
+    type: definition.type,
+    subject: event.subject,
+    region: event.region,
+    scope: definition.scope,
+    audienceClientId: event.audienceClientId ?? null,
+    data: definition.data.parse(event.data) as Record<string, unknown>,
+  };
+}
+
+/** A subject's counter: 1 for its first event, one more for each next one. */
+const firstOf = (event: { subject: string }) => ({ subject: event.subject, lastSeq: 1 });
+const nextOf = { target: eventSubjects.subject, set: { lastSeq: sql`${eventSubjects.lastSeq} + 1` } };
+
 /** The outbox, its sequencer, and the pull feed. */
 export function createEventService({ db }: { db: Db }) {
   /**
@@ -57,28 +76,60 @@ export function createEventService({ db }: { db: Db }) {
    * order without gaps.
    */
   async function publish<T extends z.ZodType>(tx: Executor, definition: EventDefinition<T>, event: NewEvent<T>) {
-    if (eventDefinition(definition.type) !== (definition as EventDefinition)) {
-      throw new Error(`event type ${definition.type} is not in the catalogue`);
-    }
-    const data = definition.data.parse(event.data) as Record<string, unknown>;
-    const [counter] = await tx
-      .insert(eventSubjects)
-      .values({ subject: event.subject, lastSeq: 1 })
-      .onConflictDoUpdate({ target: eventSubjects.subject, set: { lastSeq: sql`${eventSubjects.lastSeq} + 1` } })
-      .returning({ seq: eventSubjects.lastSeq });
+    const row = eventRow(definition, event);
+    const [counter] = await tx.insert(eventSubjects).values(firstOf(event)).onConflictDoUpdate(nextOf).returning({
+      seq: eventSubjects.lastSeq,
+    });
     const [written] = await tx
       .insert(events)
-      .values({
-        type: definition.type,
-        subject: event.subject,
-        subjectSeq: counter!.seq,
-        region: event.region,
-        scope: definition.scope,
-        audienceClientId: event.audienceClientId ?? null,
-        data,
-      })
+      .values({ ...row, subjectSeq: counter!.seq })
       .returning({ id: events.id, subjectSeq: events.subjectSeq });
     return written!;
+  }
+
+  /**
+   * `publish` for a statement of the caller's own, prepared once: two common table expressions to
+   * put in its `with` (`<name>_subject` numbers the event, `<name>` writes it), whose values are
+   * placeholders `<name>.*`, and `values(event)` to fill them (checked as `publish` checks them).
+   * The event is written in the same round trip as the change, and exists if and only if the
+   * statement's transaction commits; the subject's counter row stays locked until then.
+   */
+  function publishWith<T extends z.ZodType>(definition: EventDefinition<T>, name = 'event') {
+    const at = (field: string) => sql.placeholder(`${name}.${field}`);
+    const counter = db.$with(`${name}_subject`, {}).as(
+      db
+        .insert(eventSubjects)
+        .values({ subject: at('subject'), lastSeq: 1 })
+        .onConflictDoUpdate(nextOf)
+        .returning()
+        .getSQL(),
+    );
+    const written = db.$with(name, {}).as(
+      db
+        .insert(events)
+        .values({
+          type: definition.type,
+          subject: at('subject'),
+          subjectSeq: sql`(select ${sql.identifier(eventSubjects.lastSeq.name)} from ${counter})`,
+          region: at('region'),
+          scope: definition.scope,
+          audienceClientId: at('audienceClientId'),
+          data: at('data'),
+        })
+        .getSQL(),
+    );
+    return {
+      ctes: [counter, written],
+      values(event: NewEvent<T>): Record<string, unknown> {
+        const row = eventRow(definition, event);
+        return {
+          [`${name}.subject`]: row.subject,
+          [`${name}.region`]: row.region,
+          [`${name}.audienceClientId`]: row.audienceClientId,
+          [`${name}.data`]: row.data,
+        };
+      },
+    };
   }
 
   /**
@@ -172,7 +223,7 @@ export function createEventService({ db }: { db: Db }) {
     return { items, nextPosition };
   }
 
-  return { publish, publishMany, sequence, feed };
+  return { publish, publishWith, publishMany, sequence, feed };
 }
 
 export type EventService = ReturnType<typeof createEventService>;

@@ -9,6 +9,7 @@ import {
 import { rows } from '../../../src/db/client.js';
 import { json, onPostgres, testApp, type TestClient } from '../../helpers.js';
 import { residentId } from '../registry/people.fixtures.js';
+import { VerificationSchema } from '../../../src/modules/matching/verify.schemas.js';
 
 interface SourceRef {
   sourceId: string;
@@ -495,6 +496,73 @@ t.test('verification of one household', async (t) => {
     );
     t.same(json<{ items: Verification[] }>(await list(`householdId=${h.id}`, outsider)).items, []);
     t.equal((await list('cursor=bad')).statusCode, 400);
+  });
+
+  t.test('the answer is what was stored, in the documented shape, with its audit row and event', async (t) => {
+    const h = await household(['存档甲', '存档乙']);
+    await add('income', [{ idNumber: h.members[0]!.idNumber, name: '存档甲', amountFen: 30_000, ref: 'w-1' }]);
+    await add('deposits', [{ idNumber: h.members[1]!.idNumber, name: '存档丙', amountFen: 1_000 }]);
+    const res = await verify({ householdId: h.id, program: 'dibao' });
+    t.equal(res.statusCode, 201, res.body);
+    t.equal(res.headers['content-type'], 'application/json; charset=utf-8');
+    // The route writes its answer without validating it again: the schema is checked here.
+    const parsed = VerificationSchema.safeParse(json<unknown>(res));
+    t.ok(parsed.success, parsed.error?.message ?? 'matches VerificationSchema');
+    const answer = json<Verification & { createdAt: string }>(res);
+    t.equal(answer.flags.length, 1, 'the deposit under another name is flagged');
+    const stored = json<Verification & { createdAt: string }>(
+      await app.inject({ url: `/v1/matching/verifications/${answer.id}`, headers: caseworker.headers }),
+    );
+    t.same(stored, answer, 'reading it back gives the answer');
+    t.equal(res.headers.location, `/v1/matching/verifications/${answer.id}`);
+
+    const [audit] = await rows<{
+      resource_ids: string[];
+      person_ids: string[];
+      client_id: string;
+      agency: string;
+      outcome: string;
+      detail: unknown;
+    }>(
+      db,
+      sql`select resource_ids, person_ids, client_id, agency, outcome, detail from audit_events
+          where operation = 'verifyHousehold' and resource_ids[1] = ${answer.id}`,
+    );
+    t.match(audit, {
+      resource_ids: [answer.id, h.id],
+      client_id: caseworker.id,
+      agency: 'civil_affairs',
+      outcome: 'success',
+      detail: { program: 'dibao', asOf: answer.date, passed: answer.passed },
+    });
+    t.same([...audit!.person_ids].sort(), h.members.map((m) => m.personId).sort(), 'the members read');
+    const [event] = await rows<{ subject_seq: number; region: string; scope: string }>(
+      db,
+      sql`select subject_seq, region, scope from events where subject = ${`matching_verification/${answer.id}`}`,
+    );
+    t.same(event, { subject_seq: 1, region: '220102', scope: 'matching:verify' });
+
+    // Ids are made in time order (UUID version 7): each verification lands at the end of its indexes.
+    t.match(answer.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const later = await verified(h.id);
+    t.ok(later.id > answer.id, 'a later verification sorts after');
+  });
+
+  t.test('a verification refused leaves no result, event or audit row', async (t) => {
+    const h = await household(['拒绝甲']);
+    const count = async () =>
+      (
+        await rows<{ n: number }>(
+          db,
+          sql`select (select count(*) from matching_verifications)
+                   + (select count(*) from events where type = 'matching_verification.completed')
+                   + (select count(*) from audit_events where operation = 'verifyHousehold') as n`,
+        )
+      )[0]!.n;
+    const before = Number(await count());
+    t.equal((await verify({ householdId: h.id, program: 'dibao', date: '2019-12-31' })).statusCode, 422);
+    t.equal((await verify({ householdId: crypto.randomUUID(), program: 'dibao' })).statusCode, 404);
+    t.equal(Number(await count()), before);
   });
 
   t.test('matching_verification.completed: ids and outcome, no names or ID numbers', async (t) => {
