@@ -123,6 +123,7 @@ export async function scenarioMatchingLoad(url: string): Promise<ScenarioResult>
   };
   const server = await start('./servers/doudi.ts', { ...matchingEnv(url), PORT: String(PORT), HOST: '127.0.0.1' }, [
     '--max-semi-space-size=32',
+    ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
   ]);
   const pid = server.pid!;
   const baselineSeconds: number[] = [];
@@ -187,7 +188,7 @@ export async function scenarioMatchingLoad(url: string): Promise<ScenarioResult>
     baselineTitle: 'psql \\copy of the same records, ready-made, into matching_records',
     notes: [
       `Data: ${RECORDS.toLocaleString('en')} deposit records of ${(RECORDS / PER_PERSON).toLocaleString('en')} synthetic persons (${PER_PERSON} accounts each; valid GB 11643 numbers, Chinese names, a ref, an amount), written once to ${DATA_DIR} as NDJSON (${files.generatedSeconds === null ? 'reused from an earlier run' : `generated in ${files.generatedSeconds.toFixed(0)} s`}).`,
-      'Doudi: the server process (as `npm start` runs it) reads the NDJSON body as it streams from the client (a file piped into one PUT), validates every line (ID number with its check character, name, amount), replaces the ID number by its blind index (HMAC-SHA256), COPYs the rows into matching_records in one transaction on a connection of its own, then swaps the snapshot in (previous one superseded, event, audit row) and commits. Time from the first byte sent to the 201.',
+      'Doudi: the server process (as `npm start` runs it) reads the NDJSON body as it streams from the client (a file piped into one PUT), validates every line (ID number with its check character and birth date, name, amount), replaces the ID number by its blind index (HMAC-SHA256), COPYs the rows into matching_records in one transaction on a connection of its own (writing its progress to the snapshot row every 10,000 lines through the pool), then swaps the snapshot in (previous one superseded, event, audit row) and commits. Time from the first byte sent to the 201.',
       `Baseline: \`psql \\copy matching_records (snapshot_id, line, id_index, name, amount_fen, event_date, ref, attrs) from file with (format csv)\`: the same records as a CSV whose rows are ready (snapshot id, line and blind index precomputed by the benchmark, since psql cannot compute the index), into the same table with the same primary key and index. No validation, no hashing, no JSON.`,
       `Method: ${ROUNDS} alternating round${ROUNDS === 1 ? '' : 's'} (psql, then the API); after each load its rows are deleted and the table rewritten (VACUUM FULL), so each load starts from the same table. The table's foreign key to matching_snapshots is checked for every row at the end of each COPY, by both. Figures are the medians. Rounds (s): psql ${baselineSeconds.map((s) => s.toFixed(1)).join(', ')}; API ${measuredSeconds.map((s) => s.toFixed(1)).join(', ')}. The last API load stays in force (${count.toLocaleString('en')} rows left in matching_records).`,
       `Server memory (VmRSS of the server process, MiB, sampled every 250 ms; "at 1M" when the client had sent a million lines — the server is at most a socket buffer behind): ${perRound}. Over all loads: min ${minRss}, max ${maxRss} MiB; growth from 1M records to the end at most ${growth} MiB: ${flat ? 'flat' : 'NOT flat'}.`,

@@ -4,21 +4,18 @@ import { sql } from 'drizzle-orm';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Executor } from '../../db/client.js';
+import type { CheckedRecord } from './records.js';
 
-/** One row of matching_records, the ID number already replaced by its blind index. */
-export interface RecordRow {
-  line: number;
-  idIndex: string;
-  name: string;
-  amountFen: number | null;
-  eventDate: string | null;
-  ref: string | null;
-  attrs: Record<string, string> | null;
-}
-
-/** Where a load's records go, a batch at a time; `finish` once all are written. */
+/**
+ * Where a load's records go. `add` puts a record in the batch being built; `flush` writes the batch
+ * and resolves when the next one may be built (backpressure: a slow database slows the upload
+ * instead of filling memory); `finish` once all are written.
+ */
 export interface RecordSink {
-  write(batch: RecordRow[]): Promise<void>;
+  add(line: number, idIndex: string, record: CheckedRecord): void;
+  /** Records added since the last flush. */
+  pending(): number;
+  flush(): Promise<void>;
   finish(): Promise<void>;
   /** Gives up midway (the transaction is then rolled back). */
   abort(): Promise<void>;
@@ -27,34 +24,49 @@ export interface RecordSink {
 const columns = 'snapshot_id, line, id_index, name, amount_fen, event_date, ref, attrs';
 
 // COPY's text format: tab-separated, \N for null, backslash escapes.
+const special = /[\\\t\n\r]/;
 const escapes: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-const text = (value: string | null) => (value === null ? '\\N' : value.replace(/[\\\t\n\r]/g, (c) => escapes[c]!));
-
-function copyRow(snapshotId: string, r: RecordRow): string {
-  return [
-    snapshotId,
-    r.line,
-    r.idIndex,
-    text(r.name),
-    r.amountFen === null ? '\\N' : r.amountFen,
-    r.eventDate ?? '\\N',
-    text(r.ref),
-    text(r.attrs && JSON.stringify(r.attrs)),
-  ].join('\t');
-}
+const text = (value: string | null) =>
+  value === null ? '\\N' : special.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => escapes[c]!) : value;
 
 /**
  * PostgreSQL: one `COPY matching_records FROM STDIN` on the load's own connection, inside its
- * transaction, fed a batch at a time. A write waits for the socket to drain, so a slow database
- * slows the upload instead of filling memory.
+ * transaction, fed a batch (one CopyData message of about 100 kB) at a time. A flush waits only
+ * when the socket is backed up, so the database reads one batch while the next is being built.
  */
 export function copySink(client: pg.PoolClient, snapshotId: string): RecordSink {
   let copy: ReturnType<typeof copyFrom> | null = null;
+  let chunk = '';
+  let rows = 0;
+  const prefix = `${snapshotId}\t`;
   return {
-    async write(batch) {
+    add(line, idIndex, r) {
+      chunk +=
+        prefix +
+        line +
+        '\t' +
+        idIndex +
+        '\t' +
+        text(r.name) +
+        '\t' +
+        (r.amountFen === null ? '\\N' : r.amountFen) +
+        '\t' +
+        (r.eventDate ?? '\\N') +
+        '\t' +
+        text(r.ref) +
+        '\t' +
+        (r.attrs === null ? '\\N' : text(JSON.stringify(r.attrs))) +
+        '\n';
+      rows++;
+    },
+    pending: () => rows,
+    async flush() {
+      if (rows === 0) return;
       copy ??= client.query(copyFrom(`COPY matching_records (${columns}) FROM STDIN`));
-      const chunk = batch.map((r) => copyRow(snapshotId, r)).join('\n') + '\n';
-      if (!copy.write(chunk)) await once(copy, 'drain');
+      const full = !copy.write(chunk);
+      chunk = '';
+      rows = 0;
+      if (full) await once(copy, 'drain');
     },
     async finish() {
       if (!copy) return;
@@ -75,17 +87,37 @@ export function copySink(client: pg.PoolClient, snapshotId: string): RecordSink 
  * unnest(arrays) — one statement and eight parameters however many rows the batch holds.
  */
 export function insertSink(tx: Executor, snapshotId: string): RecordSink {
+  const batch = {
+    line: [] as number[],
+    idIndex: [] as string[],
+    name: [] as string[],
+    amountFen: [] as (number | null)[],
+    eventDate: [] as (string | null)[],
+    ref: [] as (string | null)[],
+    attrs: [] as (string | null)[],
+  };
   return {
-    async write(batch) {
-      const array = <T>(pick: (r: RecordRow) => T) => sql.param(batch.map(pick));
+    add(line, idIndex, r) {
+      batch.line.push(line);
+      batch.idIndex.push(idIndex);
+      batch.name.push(r.name);
+      batch.amountFen.push(r.amountFen);
+      batch.eventDate.push(r.eventDate);
+      batch.ref.push(r.ref);
+      batch.attrs.push(r.attrs && JSON.stringify(r.attrs));
+    },
+    pending: () => batch.line.length,
+    async flush() {
+      if (batch.line.length === 0) return;
       await tx.execute(sql`
         insert into matching_records (${sql.raw(columns)})
         select ${snapshotId}::uuid, t.line, t.id_index, t.name, t.amount_fen, t.event_date, t.ref, t.attrs::jsonb
         from unnest(
-          ${array((r) => r.line)}::int[], ${array((r) => r.idIndex)}::text[], ${array((r) => r.name)}::text[],
-          ${array((r) => r.amountFen)}::bigint[], ${array((r) => r.eventDate)}::date[], ${array((r) => r.ref)}::text[],
-          ${array((r) => (r.attrs ? JSON.stringify(r.attrs) : null))}::text[]
+          ${sql.param(batch.line)}::int[], ${sql.param(batch.idIndex)}::text[], ${sql.param(batch.name)}::text[],
+          ${sql.param(batch.amountFen)}::bigint[], ${sql.param(batch.eventDate)}::date[], ${sql.param(batch.ref)}::text[],
+          ${sql.param(batch.attrs)}::text[]
         ) as t(line, id_index, name, amount_fen, event_date, ref, attrs)`);
+      for (const values of Object.values(batch)) values.length = 0;
     },
     finish: async () => {},
     abort: async () => {},

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
-import type { RecordRow, RecordSink } from './load.copy.js';
+import type { RecordSink } from './load.copy.js';
 import { readUpload, type UploadFormat } from './load.parse.js';
-import { checkRecord, type FieldProblem, type KindSchema } from './records.js';
+import { type FieldProblem, type KindSchema, recordChecker } from './records.js';
 
 /** A bad line of a load, as the report lists it. */
 export interface BadLine {
@@ -29,10 +29,13 @@ export interface ReadOptions {
   schema: KindSchema;
   /** YYYY-MM-DD: bounds birth dates and dates of death. */
   today: string;
-  /** The blind index of an ID number. */
+  /** The blind index of an ID number (a checked one: normalised). */
   indexOf: (idNumber: string) => string;
   sink: RecordSink;
-  /** Called every PROGRESS_EVERY_LINES lines with the lines read so far. */
+  /**
+   * Called about every PROGRESS_EVERY_LINES lines with the lines read so far. Reading goes on
+   * meanwhile; one call runs at a time, and the last has ended when readAndWrite returns.
+   */
   progress?: (lines: number) => Promise<void>;
 }
 
@@ -57,42 +60,58 @@ export function headerProblems(schema: KindSchema, names: string[]): FieldProble
  * and the report should still name every bad line.
  */
 export async function readAndWrite(options: ReadOptions): Promise<ReadOutcome> {
-  const { schema, today, indexOf, sink } = options;
+  const { schema, indexOf, sink, progress } = options;
+  const check = recordChecker(schema, options.today);
   const reader = readUpload(options.format, options.body, (names) => headerProblems(schema, names));
   const report: BadLine[] = [];
   let badLines = 0;
   let records = 0;
-  let batch: RecordRow[] = [];
-  let nextProgress = PROGRESS_EVERY_LINES;
+  // Progress: the lines read so far, written by one call at a time; a call due while another runs
+  // is made when that one ends, with the lines read by then.
+  let linesRead = 0;
+  let linesReported = 0;
+  let reporting: Promise<void> | null = null;
+  let reading = true;
+  const reportProgress = () => {
+    if (!progress || !reading || reporting || linesRead < linesReported + PROGRESS_EVERY_LINES) return;
+    linesReported = linesRead;
+    reporting = progress(linesRead)
+      .catch(() => undefined) // progress is a courtesy: the load goes on without it
+      .then(() => {
+        reporting = null;
+        reportProgress();
+      });
+  };
   const bad = (line: number, problems: FieldProblem[]) => {
     badLines++;
     for (const p of problems) if (report.length < REPORT_LIMIT) report.push({ line, ...p });
   };
   try {
-    for await (const read of reader.lines) {
-      if (options.progress && read.line >= nextProgress) {
-        nextProgress = read.line + PROGRESS_EVERY_LINES;
-        await options.progress(read.line);
+    try {
+      for await (const batch of reader.lines) {
+        for (const read of batch) {
+          if ('problems' in read) {
+            bad(read.line, read.problems);
+            continue;
+          }
+          const checked = check(read.fields);
+          if ('problems' in checked) {
+            bad(read.line, checked.problems);
+            continue;
+          }
+          records++;
+          if (badLines === 0) sink.add(read.line, indexOf(checked.record.idNumber), checked.record);
+        }
+        linesRead = batch[batch.length - 1]!.line;
+        reportProgress();
+        if (badLines === 0 && sink.pending() >= BATCH_ROWS) await sink.flush();
       }
-      if ('problems' in read) {
-        bad(read.line, read.problems);
-        continue;
-      }
-      const checked = checkRecord(schema, read.fields, today);
-      if ('problems' in checked) {
-        bad(read.line, checked.problems);
-        continue;
-      }
-      records++;
-      if (badLines > 0) continue;
-      const { idNumber, ...rest } = checked.record;
-      batch.push({ line: read.line, idIndex: indexOf(idNumber), ...rest });
-      if (batch.length >= BATCH_ROWS) {
-        await sink.write(batch);
-        batch = [];
-      }
+    } finally {
+      // A progress write must not land after the load's own (or after its transaction ends).
+      reading = false;
+      await reporting;
     }
-    if (badLines === 0 && batch.length > 0) await sink.write(batch);
+    if (badLines === 0) await sink.flush();
     await sink.finish();
   } catch (err) {
     await sink.abort();

@@ -12,7 +12,7 @@ import { copySink, insertSink } from './load.copy.js';
 import type { UploadFormat } from './load.parse.js';
 import { readAndWrite, type ReadOutcome } from './load.read.js';
 import { recordSchemaOf } from './records.js';
-import { matchingRecords, matchingSnapshots, matchingSources } from './tables.js';
+import { matchingLoadProgress, matchingRecords, matchingSnapshots, matchingSources } from './tables.js';
 
 export type SourceRow = typeof matchingSources.$inferSelect;
 export type SnapshotRow = typeof matchingSnapshots.$inferSelect;
@@ -96,6 +96,10 @@ export function createLoader({ database, audit, events, pii, clock }: Deps) {
             .insert(matchingSnapshots)
             .values({ ...fresh, sourceId: source.id, uploadKey: input.uploadKey })
             .returning();
+      await tx
+        .insert(matchingLoadProgress)
+        .values({ snapshotId: row!.id, lines: 0, updatedAt: clock() })
+        .onConflictDoUpdate({ target: matchingLoadProgress.snapshotId, set: { lines: 0, updatedAt: clock() } });
       return { snapshot: row!, replayed: false };
     });
   }
@@ -106,17 +110,27 @@ export function createLoader({ database, audit, events, pii, clock }: Deps) {
     const previousId = locked!.currentSnapshotId;
     const now = clock();
     // Records of snapshots superseded by an earlier load: no verification reads them any more.
-    const stale = tx
+    // Deleted by snapshot id, a range of the primary key: as a join, the planner may take
+    // matching_records, statistics not yet updated after a big load, for empty and scan it whole.
+    const stale = await tx
       .select({ id: matchingSnapshots.id })
       .from(matchingSnapshots)
       .where(and(eq(matchingSnapshots.sourceId, source.id), eq(matchingSnapshots.status, 'superseded')));
-    await tx.delete(matchingRecords).where(inArray(matchingRecords.snapshotId, stale));
+    if (stale.length > 0) {
+      await tx.delete(matchingRecords).where(
+        inArray(
+          matchingRecords.snapshotId,
+          stale.map((s) => s.id),
+        ),
+      );
+    }
     if (previousId) {
       await tx
         .update(matchingSnapshots)
         .set({ status: 'superseded', supersededAt: now })
         .where(and(eq(matchingSnapshots.id, previousId), ne(matchingSnapshots.id, snapshot.id)));
     }
+    await tx.delete(matchingLoadProgress).where(eq(matchingLoadProgress.snapshotId, snapshot.id));
     const [done] = await tx
       .update(matchingSnapshots)
       .set({
@@ -150,6 +164,7 @@ export function createLoader({ database, audit, events, pii, clock }: Deps) {
   /** After the rolled-back load: the snapshot is `rejected`, with its report. */
   async function refuse(actor: AuditActor, source: SourceRow, snapshot: SnapshotRow, outcome: ReadOutcome) {
     return db.transaction(async (tx) => {
+      await tx.delete(matchingLoadProgress).where(eq(matchingLoadProgress.snapshotId, snapshot.id));
       const [row] = await tx
         .update(matchingSnapshots)
         .set({
@@ -199,13 +214,17 @@ export function createLoader({ database, audit, events, pii, clock }: Deps) {
           body: input.body,
           schema: recordSchemaOf(source.kind),
           today: businessDateOf(clock()),
-          indexOf: (idNumber) => pii.index('document', idNumber),
+          indexOf: (idNumber) => pii.indexNormalised('document', idNumber),
           sink: client ? copySink(client, snapshot.id) : insertSink(tx, snapshot.id),
-          // Progress goes through the pool, outside the load's transaction, so readers see it.
-          // PGlite has one connection, held by the load: no progress there.
+          // Progress goes through the pool, outside the load's transaction, so readers see it; to
+          // matching_load_progress, never to the snapshot's row (see there why). PGlite has one
+          // connection, held by the load: no progress there.
           ...(client && {
             progress: async (lines: number) => {
-              await db.update(matchingSnapshots).set({ lines }).where(eq(matchingSnapshots.id, snapshot.id));
+              await db
+                .update(matchingLoadProgress)
+                .set({ lines, updatedAt: clock() })
+                .where(eq(matchingLoadProgress.snapshotId, snapshot.id));
             },
           }),
         });

@@ -1,4 +1,4 @@
-import { checkResidentId } from '../registry/identity.js';
+import { checkResidentId, residentIdCheckCharacter } from '../registry/identity.js';
 import type { SourceKind } from './tables.js';
 
 /**
@@ -211,38 +211,87 @@ function checkField(field: RecordField, raw: unknown, today: string): { value: s
   }
 }
 
+/** YYYYMMDD as a number, from YYYY-MM-DD. */
+const dayNumber = (date: string) =>
+  Number(date.slice(0, 4)) * 10_000 + Number(date.slice(5, 7)) * 100 + Number(date.slice(8, 10));
+const monthDays = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
+
+/**
+ * The common case of a resident ID number, decided without allocating: 18 characters, 17 digits
+ * and a digit or X, a region code, a real birth date from 1880 on and not after `today`, the right
+ * check character. True only when `checkResidentId` would accept `value` as it is (already
+ * normalised); anything else (spaces, a lowercase x, any fault) goes to `checkResidentId`, which
+ * says what is wrong.
+ */
+function plainValidResidentId(value: string, today: number): boolean {
+  if (value.length !== 18) return false;
+  for (let i = 0; i < 17; i++) {
+    const d = digit(value, i);
+    if (d < 0 || d > 9) return false;
+  }
+  if (value.charCodeAt(0) === 48) return false;
+  const year = digit(value, 6) * 1000 + digit(value, 7) * 100 + digit(value, 8) * 10 + digit(value, 9);
+  const month = digit(value, 10) * 10 + digit(value, 11);
+  const day = digit(value, 12) * 10 + digit(value, 13);
+  if (year < 1880 || month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > (month === 2 && leap ? 29 : monthDays[month - 1]!)) return false;
+  if (year * 10_000 + month * 100 + day > today) return false;
+  return value[17] === residentIdCheckCharacter(value);
+}
+
+export type RecordCheck = { record: CheckedRecord } | { problems: FieldProblem[] };
+
+/**
+ * The checker of one kind's records for one day (what `checkRecord` does, with the schema's field
+ * names and `today` prepared once): a load checks millions of records with it.
+ */
+export function recordChecker(schema: KindSchema, today: string): (input: Record<string, unknown>) => RecordCheck {
+  const known = new Set(schema.fields.map((f) => f.name));
+  const fields = schema.fields;
+  const todayNumber = dayNumber(today);
+  const unknownReason = `is not a field of ${schema.kind} records`;
+  return (input) => {
+    let problems: FieldProblem[] | null = null;
+    for (const key of Object.keys(input)) {
+      if (!known.has(key)) (problems ??= []).push({ field: key, reason: unknownReason });
+    }
+    const record: CheckedRecord = { idNumber: '', name: '', amountFen: null, eventDate: null, ref: null, attrs: null };
+    for (const field of fields) {
+      const raw = input[field.name];
+      if (raw === undefined || raw === null || raw === '') {
+        if (field.required) (problems ??= []).push({ field: field.name, reason: 'is required' });
+        continue;
+      }
+      if (field.type === 'idNumber' && typeof raw === 'string' && plainValidResidentId(raw, todayNumber)) {
+        record.idNumber = raw;
+        continue;
+      }
+      if (field.type === 'fen' && typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 && raw <= MAX_FEN) {
+        record.amountFen = raw;
+        continue;
+      }
+      const checked = checkField(field, raw, today);
+      if ('reason' in checked) {
+        (problems ??= []).push({ field: field.name, reason: checked.reason });
+        continue;
+      }
+      const value = checked.value;
+      if (field.column === 'attrs') (record.attrs ??= {})[field.name] = String(value);
+      else if (field.column === 'idIndex') record.idNumber = String(value);
+      else if (field.column === 'amountFen') record.amountFen = Number(value);
+      else record[field.column] = String(value);
+    }
+    return problems ? { problems } : { record };
+  };
+}
+
 /**
  * Validates one record of a kind: every field it names must be in the kind's schema, every
  * required field present (absent, null and the empty string all count as missing), each value of
  * its type. `today` (YYYY-MM-DD) bounds birth dates and dates of death.
  */
-export function checkRecord(
-  schema: KindSchema,
-  input: Record<string, unknown>,
-  today: string,
-): { record: CheckedRecord } | { problems: FieldProblem[] } {
-  const problems: FieldProblem[] = [];
-  const known = new Set(schema.fields.map((f) => f.name));
-  for (const key of Object.keys(input)) {
-    if (!known.has(key)) problems.push({ field: key, reason: `is not a field of ${schema.kind} records` });
-  }
-  const record: CheckedRecord = { idNumber: '', name: '', amountFen: null, eventDate: null, ref: null, attrs: null };
-  for (const field of schema.fields) {
-    const raw = input[field.name];
-    if (raw === undefined || raw === null || raw === '') {
-      if (field.required) problems.push({ field: field.name, reason: 'is required' });
-      continue;
-    }
-    const checked = checkField(field, raw, today);
-    if ('reason' in checked) {
-      problems.push({ field: field.name, reason: checked.reason });
-      continue;
-    }
-    const value = checked.value;
-    if (field.column === 'attrs') record.attrs = { ...record.attrs, [field.name]: String(value) };
-    else if (field.column === 'idIndex') record.idNumber = String(value);
-    else if (field.column === 'amountFen') record.amountFen = Number(value);
-    else record[field.column] = String(value);
-  }
-  return problems.length > 0 ? { problems } : { record };
+export function checkRecord(schema: KindSchema, input: Record<string, unknown>, today: string): RecordCheck {
+  return recordChecker(schema, today)(input);
 }

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, or, type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Database } from '../../db/client.js';
 import type { AuditActor, AuditService } from '../../platform/audit/service.js';
@@ -10,7 +10,7 @@ import type { RegionService } from '../../platform/regions/service.js';
 import type { Scope } from '../../platform/scopes.js';
 import type { PiiProtector } from '../registry/sensitive.js';
 import { createLoader, type LoadInput, type SnapshotRow, type SourceRow } from './load.js';
-import { matchingSnapshots, matchingSources, type SourceKind } from './tables.js';
+import { matchingLoadProgress, matchingSnapshots, matchingSources, type SourceKind } from './tables.js';
 
 export type { SnapshotRow, SourceRow };
 
@@ -62,6 +62,13 @@ function visibleTo(caller: SourceReader): SQL {
 }
 
 const current = alias(matchingSnapshots, 'current_snapshot');
+
+/** A snapshot as read: while it loads (or where a failed load got to), `lines` is its progress. */
+const snapshotColumns = {
+  ...getTableColumns(matchingSnapshots),
+  lines: sql<number>`greatest(${matchingSnapshots.lines}, coalesce(${matchingLoadProgress.lines}, 0))`.mapWith(Number),
+};
+const withProgress = eq(matchingLoadProgress.snapshotId, matchingSnapshots.id);
 
 /**
  * Matching sources (DOMAIN.md, economic verification): one per data provider, kind and region,
@@ -165,8 +172,9 @@ export function createSourceService({
       );
     }
     const found = await db
-      .select()
+      .select(snapshotColumns)
       .from(matchingSnapshots)
+      .leftJoin(matchingLoadProgress, withProgress)
       .where(and(...conditions))
       .orderBy(desc(matchingSnapshots.startedAt), desc(matchingSnapshots.id))
       .limit(page.limit + 1);
@@ -176,8 +184,9 @@ export function createSourceService({
   async function snapshot(caller: SourceReader, sourceId: string, snapshotId: string) {
     const { source } = await get(caller, sourceId);
     const [row] = await db
-      .select()
+      .select(snapshotColumns)
       .from(matchingSnapshots)
+      .leftJoin(matchingLoadProgress, withProgress)
       .where(and(eq(matchingSnapshots.id, snapshotId), eq(matchingSnapshots.sourceId, source.id)));
     if (!row) throw notFound('snapshot');
     return { source, snapshot: row };

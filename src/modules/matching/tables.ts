@@ -106,6 +106,23 @@ export const matchingSnapshots = pgTable(
 );
 
 /**
+ * How far a running load has read: its lines so far, written through the pool about every 10,000
+ * lines so that readers see them (`lines` of a loading snapshot). Not a column of
+ * matching_snapshots: the load's records reference their snapshot's row, their foreign key is
+ * checked for each record at the end of the load's COPY, and every update of that row while the
+ * load's transaction is open leaves a row version that each of those millions of checks steps
+ * over. The row goes when the load ends (complete or rejected); a failed load's stays, to show
+ * how far it got.
+ */
+export const matchingLoadProgress = pgTable('matching_load_progress', {
+  snapshotId: uuid('snapshot_id')
+    .primaryKey()
+    .references(() => matchingSnapshots.id, { onDelete: 'cascade' }),
+  lines: integer('lines').notNull().default(0),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
  * A source record, keyed by the blind index of the person's ID number (the same keyed hash as
  * `persons.id_number_index`, so matching never needs the number itself). What `amount_fen` means
  * depends on the kind: monthly income, monthly pension, monthly housing-fund contribution,

@@ -274,6 +274,12 @@ t.test(
     }
     const second = await upload(app, provider, sourceId, 'other', ndjson(incomeRecords(5)));
     t.equal(second.statusCode, 409, 'a second load of the source waits its turn');
+    const [begun] = await rows<{ xmin: string }>(
+      app.database.db,
+      sql`select xmin::text as xmin from matching_snapshots where source_id = ${sourceId} and status = 'loading'`,
+    );
+    const snapshotXmin = begun!.xmin;
+    let loadingId = '';
     let lines = 0;
     for (let i = 0; i < 200 && lines < 20_000; i++) {
       await sleep(25);
@@ -285,8 +291,18 @@ t.test(
       const latest = json<{ items: Snapshot[] }>(res).items[0]!;
       t.equal(latest.status, 'loading');
       lines = latest.lines;
+      loadingId = latest.id;
     }
     t.ok(lines >= 20_000, `progress is visible while loading (${lines} lines)`);
+    // Progress goes beside the snapshot's row, never to it: every version of that row left while
+    // the load runs would be stepped over by each of the records' foreign key checks.
+    const [row] = await rows<{ xmin: string; progress: number }>(
+      app.database.db,
+      sql`select s.xmin::text as xmin, p.lines as progress from matching_snapshots s
+          join matching_load_progress p on p.snapshot_id = s.id where s.id = ${loadingId}`,
+    );
+    t.equal(row!.xmin, snapshotXmin, 'the snapshot row is as the load began it');
+    t.ok(row!.progress >= 20_000);
     body.end();
     const done = await first;
     t.match(done.snapshot, { status: 'complete', records: 25_000 });
