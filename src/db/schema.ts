@@ -14,3 +14,5 @@ export * from '../modules/matching/tables.js';
 export * from '../modules/inkind/tables.js';
 export * from '../modules/payments/tables.js';
 export * from '../modules/payments/bank.tables.js';
+export * from '../modules/care/tables.js';
+export * from '../modules/referrals/tables.js';

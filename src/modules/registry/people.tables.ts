@@ -91,5 +91,9 @@ export const persons = pgTable(
     index('persons_household_idx').on(t.householdId),
     index('persons_region_idx').on(t.region, t.id),
     index('persons_sealed_key_idx').on(t.sealedKeyId),
+    // Key persons (measure 4), for care coverage: a small share of everyone.
+    index('persons_key_region_idx')
+      .on(t.region, t.id)
+      .where(sql`${t.scatteredExtremelyPoor} or ${t.livesAlone} or ${t.disabled}`),
   ],
 );

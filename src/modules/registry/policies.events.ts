@@ -14,6 +14,8 @@ const policy = z.object({
   dailyReportCutoff: z.string().nullable(),
   greenChannelHours: z.number().int().nullable(),
   visitIntervalDays: z.number().int().nullable(),
+  referralAckHours: z.number().int().nullable(),
+  contactLookBackDays: z.number().int().nullable(),
 });
 
 export const policyCreated = defineEvent({

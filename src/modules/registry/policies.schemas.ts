@@ -47,7 +47,27 @@ const switches = {
     .min(1)
     .max(90)
     .nullable()
-    .describe('Measure 4: scattered extremely poor persons are visited at least every this many days'),
+    .describe(
+      'Measure 4: key persons (scattered extremely poor persons, people living alone, disabled people) are visited at least every this many days; null: the normal interval (30 days)',
+    ),
+  referralAckHours: z
+    .number()
+    .int()
+    .min(1)
+    .max(168)
+    .nullable()
+    .describe(
+      'Measure 5: health acknowledges a suspected-case referral within this many hours; null: the normal rule (24 hours)',
+    ),
+  contactLookBackDays: z
+    .number()
+    .int()
+    .min(1)
+    .max(60)
+    .nullable()
+    .describe(
+      'Measure 5: a confirmed case’s close contacts are looked for this many days before onset; null: the normal window (14 days)',
+    ),
 };
 
 export const PolicySchema = z
@@ -81,6 +101,8 @@ export const NewPolicyBody = z
     dailyReportCutoff: switches.dailyReportCutoff.optional(),
     greenChannelHours: switches.greenChannelHours.optional(),
     visitIntervalDays: switches.visitIntervalDays.optional(),
+    referralAckHours: switches.referralAckHours.optional(),
+    contactLookBackDays: switches.contactLookBackDays.optional(),
     description: z.string().trim().min(1).max(2000).optional(),
   })
   .strict();
@@ -106,6 +128,8 @@ export const policyOut = (p: PolicyRow) => ({
   dailyReportCutoff: p.dailyReportCutoff,
   greenChannelHours: p.greenChannelHours,
   visitIntervalDays: p.visitIntervalDays,
+  referralAckHours: p.referralAckHours,
+  contactLookBackDays: p.contactLookBackDays,
   description: p.description,
   createdBy: p.createdByClientId,
   createdAt: p.createdAt.toISOString(),

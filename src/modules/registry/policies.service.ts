@@ -21,6 +21,8 @@ export interface PolicySwitches {
   dailyReportCutoff: string | null;
   greenChannelHours: number | null;
   visitIntervalDays: number | null;
+  referralAckHours: number | null;
+  contactLookBackDays: number | null;
 }
 
 export interface NewPolicy extends Partial<PolicySwitches> {
@@ -70,6 +72,8 @@ const eventData = (p: PolicyRow) => ({
   dailyReportCutoff: p.dailyReportCutoff,
   greenChannelHours: p.greenChannelHours,
   visitIntervalDays: p.visitIntervalDays,
+  referralAckHours: p.referralAckHours,
+  contactLookBackDays: p.contactLookBackDays,
 });
 
 /**
@@ -132,6 +136,8 @@ export function createPolicyService({ db, audit, events, regions, clock = () => 
           dailyReportCutoff: input.dailyReportCutoff ?? null,
           greenChannelHours: input.greenChannelHours ?? null,
           visitIntervalDays: input.visitIntervalDays ?? null,
+          referralAckHours: input.referralAckHours ?? null,
+          contactLookBackDays: input.contactLookBackDays ?? null,
           description: input.description ?? null,
           createdByClientId: actor.clientId,
         })

@@ -29,6 +29,10 @@ export const policies = pgTable(
     greenChannelHours: integer('green_channel_hours'),
     /** Measure 4: key persons are visited at least every this many days. */
     visitIntervalDays: integer('visit_interval_days'),
+    /** Measure 5: health acknowledges a suspected-case referral within this many hours. */
+    referralAckHours: integer('referral_ack_hours'),
+    /** Measure 5: a confirmed case's close contacts are looked for this many days before onset. */
+    contactLookBackDays: integer('contact_look_back_days'),
     description: text('description'),
     createdByClientId: uuid('created_by_client_id').references(() => clients.id),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -47,6 +51,11 @@ export const policies = pgTable(
     ),
     check('policies_green_channel_check', sql`${t.greenChannelHours} is null or ${t.greenChannelHours} > 0`),
     check('policies_visit_interval_check', sql`${t.visitIntervalDays} is null or ${t.visitIntervalDays} > 0`),
+    check('policies_referral_ack_check', sql`${t.referralAckHours} is null or ${t.referralAckHours} > 0`),
+    check(
+      'policies_contact_look_back_check',
+      sql`${t.contactLookBackDays} is null or ${t.contactLookBackDays} between 1 and 60`,
+    ),
     index('policies_region_period_idx').on(t.region, t.effectiveFrom),
   ],
 );

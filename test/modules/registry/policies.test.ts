@@ -15,6 +15,8 @@ interface Policy {
   dailyReportCutoff: string | null;
   greenChannelHours: number | null;
   visitIntervalDays: number | null;
+  referralAckHours: number | null;
+  contactLookBackDays: number | null;
   createdBy: string | null;
   endedAt: string | null;
 }
@@ -54,11 +56,14 @@ t.test('emergency policies', async (t) => {
     dailyReportCutoff: '16:00',
     greenChannelHours: 48,
     visitIntervalDays: 7,
+    referralAckHours: 2,
+    contactLookBackDays: 10,
   });
   t.equal(city.statusCode, 201, city.body);
   const cityPolicy = json<Policy>(city);
   t.equal(city.headers.location, `/v1/policies/${cityPolicy.id}`);
   t.match(cityPolicy, { region: '2201', fastTrack: true, reviewExtensionMonths: 3, effectiveTo: null });
+  t.match(cityPolicy, { visitIntervalDays: 7, referralAckHours: 2, contactLookBackDays: 10 });
   t.equal(cityPolicy.createdBy, admin.id);
 
   const district = json<Policy>(
@@ -66,6 +71,7 @@ t.test('emergency policies', async (t) => {
   );
   t.equal(district.fastTrack, false, 'switches left out are off');
   t.equal(district.reviewExtensionMonths, 0);
+  t.equal(district.referralAckHours, null, 'null: the normal rule');
 
   const inForce = (region: string, date?: string) =>
     app.inject({
