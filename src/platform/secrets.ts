@@ -41,7 +41,29 @@ export function createSecretBox(keys: { id: string; key: Buffer }[]) {
     return plain.toString('utf8');
   }
 
-  return { seal, open };
+  /**
+   * Bytes sealed the same way, as bytes: the key id's length (one byte), the key id, the 12-byte
+   * IV, the 16-byte tag, then the data. For large values (a bank file's parts), one seal each.
+   */
+  function sealBytes(plain: Buffer): Buffer {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', currentKey, iv);
+    const data = Buffer.concat([cipher.update(plain), cipher.final()]);
+    const id = Buffer.from(current!.id, 'utf8');
+    return Buffer.concat([Buffer.from([id.length]), id, iv, cipher.getAuthTag(), data]);
+  }
+
+  function openBytes(sealed: Buffer): Buffer {
+    const idEnd = 1 + (sealed[0] ?? 0);
+    const id = sealed.subarray(1, idEnd).toString('utf8');
+    const key = byId.get(id);
+    if (!key || sealed.length < idEnd + 28) throw new Error(`cannot open bytes sealed with key ${id}`);
+    const decipher = createDecipheriv('aes-256-gcm', key, sealed.subarray(idEnd, idEnd + 12));
+    decipher.setAuthTag(sealed.subarray(idEnd + 12, idEnd + 28));
+    return Buffer.concat([decipher.update(sealed.subarray(idEnd + 28)), decipher.final()]);
+  }
+
+  return { seal, open, sealBytes, openBytes };
 }
 
 export type SecretBox = ReturnType<typeof createSecretBox>;

@@ -1,5 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { check, integer, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  check,
+  customType,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
 import { clients } from '../../platform/clients/tables.js';
 import { programs } from '../registry/programs.tables.js';
 import { paymentBatches } from './tables.js';
@@ -72,10 +83,39 @@ export const paymentBatchFiles = pgTable(
     bankCnaps: text('bank_cnaps'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     createdByClientId: uuid('created_by_client_id').references(() => clients.id),
+    /** When the whole file was written out (payment_batch_file_parts); null: made as it is read. */
+    renderedAt: timestamp('rendered_at', { withTimezone: true }),
+    renderedParts: integer('rendered_parts'),
+    renderedBytes: bigint('rendered_bytes', { mode: 'number' }),
   },
   (t) => [
+    check(
+      'payment_batch_files_rendered_check',
+      sql`(${t.renderedAt} is null) = (${t.renderedParts} is null) and (${t.renderedAt} is null) = (${t.renderedBytes} is null)`,
+    ),
     check('payment_batch_files_message_id_check', sql`char_length(${t.messageId}) between 1 and 35`),
     check('payment_batch_files_fields_check', payerChecks(t)),
     uniqueIndex('payment_batch_files_message_id_idx').on(t.messageId),
   ],
+);
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+
+/**
+ * A batch's pain.001 written out once finance approves it, so that the bank's downloads stream
+ * stored bytes instead of opening every payee's account again: the document in parts of about
+ * 1 MiB, each compressed (raw deflate) and sealed (AES-256-GCM, like every account number at rest).
+ */
+export const paymentBatchFileParts = pgTable(
+  'payment_batch_file_parts',
+  {
+    batchId: uuid('batch_id')
+      .notNull()
+      .references(() => paymentBatchFiles.batchId),
+    seq: integer('seq').notNull(),
+    /** The document's length in bytes up to the end of this part (uncompressed). */
+    endOffset: bigint('end_offset', { mode: 'number' }).notNull(),
+    sealed: bytea('sealed').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.batchId, t.seq] })],
 );

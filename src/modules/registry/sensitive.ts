@@ -193,7 +193,16 @@ export function createPiiProtector({
     return { sealed: box.seal(plain), index: index(kind, plain), masked: mask(kind, plain, idType) };
   }
 
-  return { currentKeyId, index, indexNormalised, protect, seal: box.seal, open: box.open };
+  return {
+    currentKeyId,
+    index,
+    indexNormalised,
+    protect,
+    seal: box.seal,
+    open: box.open,
+    sealBytes: box.sealBytes,
+    openBytes: box.openBytes,
+  };
 }
 
 export type PiiProtector = ReturnType<typeof createPiiProtector>;
