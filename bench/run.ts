@@ -10,7 +10,8 @@
  * BENCH_SUBSCRIPTIONS, BENCH_SUBJECTS, BENCH_FEED_EVENTS, BENCH_HOUSEHOLDS, BENCH_HOUSEHOLDS_HTTP, BENCH_CPU_PROF=<dir> (profiles the service
  * in webhook-deliveries), BENCH_LOAD_RECORDS (matching-load, default 5,000,000), BENCH_LOAD_ROUNDS
  * (default 1), BENCH_VERIFY_HOUSEHOLDS (matching-verify's city, default 100,000), BENCH_DATA_DIR
- * (where generated record files are kept between runs; default $TMPDIR/doudi-bench).
+ * (where generated record files are kept between runs; default $TMPDIR/doudi-bench), BENCH_CARE_KEY_PERSONS (care-coverage's
+ * key persons, default 100,000; visits are 20 a key person), BENCH_CARE_ROUNDS (default 20).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -18,6 +19,7 @@ import pg from 'pg';
 import { format } from 'prettier';
 import { type Figures, httpTable, type ScenarioResult } from './lib.js';
 import { scenarioAuditedGet } from './scenarios/audited-get.js';
+import { scenarioCareCoverage } from './scenarios/care-coverage.js';
 import { scenarioFeedReads } from './scenarios/feed-reads.js';
 import { scenarioMatchingRuns } from './scenarios/matching-runs.js';
 import { scenarioMatchingLoad } from './scenarios/matching-load.js';
@@ -39,6 +41,7 @@ const scenarios: Record<string, (url: string) => Promise<ScenarioResult>> = {
   'matching-load': scenarioMatchingLoad,
   'matching-verify': scenarioMatchingVerify,
   'payments-pain001': scenarioPaymentsPain001,
+  'care-coverage': scenarioCareCoverage,
 };
 
 const only = process.env.BENCH_ONLY?.split(',')

@@ -58,6 +58,8 @@ import { runRoutes } from './modules/matching/runs.routes.js';
 import { timeoutsPlugin } from './platform/timeouts.js';
 import { createRunService, MATCHING_RUN_JOB, type RunService } from './modules/matching/runs.service.js';
 import { inKindRoutes } from './modules/inkind/routes.js';
+import { careRoutes } from './modules/care/routes.js';
+import { type CareService, createCareService } from './modules/care/service.js';
 import { createInKindService, type InKindService } from './modules/inkind/service.js';
 import { paymentBatchActionRoutes } from './modules/payments/batch-actions.routes.js';
 import { paymentBatchRoutes } from './modules/payments/batches.routes.js';
@@ -65,6 +67,9 @@ import { paymentRoutes } from './modules/payments/payments.routes.js';
 import { createPaymentService, type PaymentService } from './modules/payments/service.js';
 import { bankRoutes } from './modules/payments/bank.routes.js';
 import { type BankService, createBankService } from './modules/payments/bank.service.js';
+import { PAIN001_RENDER_JOB } from './modules/payments/bank.render.js';
+import { referralRoutes } from './modules/referrals/routes.js';
+import { createReferralService, type ReferralService } from './modules/referrals/service.js';
 
 export const version = '0.1.0';
 
@@ -92,6 +97,8 @@ export interface Services {
   payments: PaymentService;
   bank: BankService;
   inKind: InKindService;
+  care: CareService;
+  referrals: ReferralService;
 }
 
 declare module 'fastify' {
@@ -195,10 +202,28 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const verifications = createVerificationService({ db, audit, events, programs, applications });
   const matchingSources = createSourceService({ database, audit, events, regions, clients, pii });
   const matchingRuns = createRunService({ db, audit, events, jobs, regions, programs });
-  const payments = createPaymentService({ db, audit, events, regions, policies, pii });
+  const payments = createPaymentService({
+    db,
+    audit,
+    events,
+    regions,
+    policies,
+    pii,
+    // The bank's file is written out once finance approves, so that downloads stream stored bytes.
+    onApproved: (tx, batch) =>
+      jobs.enqueue(tx, {
+        type: PAIN001_RENDER_JOB,
+        payload: { batchId: batch.id },
+        clientId: null,
+        region: batch.region,
+      }),
+  });
   const bank = createBankService({ db, audit, regions, pii, programs, payments });
   const inKind = createInKindService({ db, audit, events, regions, people, assistance: temporaryAssistance });
+  const care = createCareService({ db, audit, events, regions, pii });
+  const referrals = createReferralService({ db, audit, events, pii, policies, welfareContacts });
   jobs.register(MATCHING_RUN_JOB, matchingRuns.perform, { onFailure: matchingRuns.failed });
+  jobs.register(PAIN001_RENDER_JOB, bank.renderJob);
   app.decorate('services', {
     audit,
     regions,
@@ -222,6 +247,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     payments,
     bank,
     inKind,
+    care,
+    referrals,
   });
   app.addHook('onClose', async () => webhooks.stop());
 
@@ -279,6 +306,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(paymentRoutes, { payments });
   await app.register(bankRoutes, { bank, audit });
   await app.register(inKindRoutes, { inKind });
+  await app.register(careRoutes, { care });
+  await app.register(referralRoutes, { referrals });
 
   if (options.background ?? config.JOBS_ENABLED) startBackground(app, config);
   return app;

@@ -76,7 +76,12 @@ export async function scenarioMatchingVerify(url: string): Promise<ScenarioResul
 
   const env = matchingEnv(url);
   const nodeFlags = ['--max-semi-space-size=32'];
-  const real = await start('./servers/doudi.ts', { ...env, PORT: String(REAL_PORT), HOST: '127.0.0.1' }, nodeFlags);
+  // BENCH_CPU_PROF=<dir>: a CPU profile of the service's process, written when it exits.
+  const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const real = await start('./servers/doudi.ts', { ...env, PORT: String(REAL_PORT), HOST: '127.0.0.1' }, [
+    ...nodeFlags,
+    ...profile,
+  ]);
   const bare = await start('./servers/bare-verify.ts', { ...env, PORT: String(BARE_PORT) }, nodeFlags);
   try {
     // The city's records, each kind's file one load through the API.

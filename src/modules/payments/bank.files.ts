@@ -1,38 +1,33 @@
-import { eq, sql } from 'drizzle-orm';
-import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
-import { type Db, rows } from '../../db/client.js';
+import { promisify } from 'node:util';
+import { inflateRaw } from 'node:zlib';
+import { and, asc, eq, gt } from 'drizzle-orm';
+import type { Db, Executor } from '../../db/client.js';
 import type { AuditActor, AuditService } from '../../platform/audit/service.js';
 import { invalidState, unprocessable } from '../../platform/errors.js';
 import type { ProgramService } from '../registry/programs.service.js';
 import type { PiiProtector } from '../registry/sensitive.js';
 import type { PayerAccounts } from './bank.accounts.js';
+import { itemsOf } from './bank.items.js';
 import { documentEnd, documentStart, type FileHeader, messageIdOf, PAIN001_NAME, transaction } from './bank.pain001.js';
-import { paymentBatchFiles } from './bank.tables.js';
+import { paymentBatchFileParts, paymentBatchFiles } from './bank.tables.js';
 import type { BatchRow, Caller } from './common.js';
 import type { BatchStatus } from './tables.js';
 
-/** PGlite: rows read per round trip; the next page is read while this one is written. */
-const PAGE_SIZE = 2_000;
-/** PostgreSQL: rows handed on at a time from the one COPY that reads them all. */
-const ROWS_AT_ONCE = 2_000;
 /** A batch's file may be collected once the bank has dispatched it, and read again later. */
 const collectable: BatchStatus[] = ['dispatched', 'completed', 'reconciled'];
+/** Stored parts read per round trip. */
+const PARTS_AT_ONCE = 4;
+const inflate = promisify(inflateRaw);
 
-interface ItemLine {
-  e2e: string;
-  amount: number;
-  payee: string;
-  holder: string;
-  bank: string;
-  sealed: string;
-}
+export type FileRow = typeof paymentBatchFiles.$inferSelect;
 
 export interface BatchFile {
   header: FileHeader;
   fileName: string;
+  /** Whether the document is streamed as written out at approval (else made as it is read). */
+  stored: boolean;
   /** The document, in pieces: the header, then the transactions a page at a time, then the end. */
-  body(): AsyncGenerator<string>;
+  body(): AsyncGenerator<string | Buffer>;
 }
 
 export interface FileDeps {
@@ -44,123 +39,115 @@ export interface FileDeps {
   batchOf: (db: Db, caller: Caller, id: string) => Promise<BatchRow>;
 }
 
-/** A batch's payments (all but cancelled ones), in id order after `after`. */
-const page = (db: Db, batchId: string, after: string) =>
-  rows<ItemLine & { id: string }>(
-    db,
-    sql`select id, end_to_end_id as e2e, amount_fen::float8 as amount, payee_name as payee, account_holder as holder,
-          bank_name as bank, account_sealed as sealed
-        from payment_items
-        where batch_id = ${batchId}::uuid and status <> 'cancelled' and id > ${after}::uuid
-        order by id limit ${PAGE_SIZE}`,
-  );
-
-/** PGlite: every page in turn, the next one already on its way while the caller works on this one. */
-async function* pages(db: Db, batchId: string): AsyncGenerator<ItemLine[]> {
-  let next = page(db, batchId, '00000000-0000-0000-0000-000000000000');
-  for (;;) {
-    const current = await next;
-    const more = current.length === PAGE_SIZE;
-    if (more) {
-      next = page(db, batchId, current.at(-1)!.id);
-      // Settled here too, so that a download abandoned mid-way leaves no unhandled rejection.
-      next.catch(() => undefined);
-    }
-    yield current;
-    if (!more) return;
-  }
-}
-
-// COPY's text format: \N for null (no column here is nullable), backslash escapes for the rest.
-const unescapes: Record<string, string> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
-const escaped = /\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|(.))/gs;
-function copyText(field: string): string {
-  if (!field.includes('\\')) return field;
-  // Octal and hex escapes are bytes (PostgreSQL writes none for UTF-8 text, but reads them).
-  let bytes = false;
-  const out = field.replace(escaped, (_, octal?: string, hex?: string, c?: string) => {
-    if (octal !== undefined || hex !== undefined) {
-      bytes = true;
-      return String.fromCharCode(octal !== undefined ? parseInt(octal, 8) & 0xff : parseInt(hex!, 16));
-    }
-    return unescapes[c!] ?? c!;
-  });
-  return bytes ? Buffer.from(out, 'latin1').toString('utf8') : out;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
- * PostgreSQL: the batch's payments in one `COPY (select … order by id) TO STDOUT` on a connection
- * of its own (in a read-only transaction, for its settings): one statement, so one snapshot and no round trip a page; PostgreSQL sends the rows
- * while they are written (the socket's backpressure holds it back when the client is slower), and
- * they are handed on `ROWS_AT_ONCE` at a time. A download given up midway closes the connection
- * (it is left mid-COPY); one read to the end returns it to the pool.
- */
-async function* copied(pool: pg.Pool, batchId: string): AsyncGenerator<ItemLine[]> {
-  if (!UUID.test(batchId)) throw new Error(`not a batch id: ${batchId}`);
-  const client = await pool.connect();
-  let whole = false;
-  try {
-    // Read in the table's order and sorted in memory, rather than walked along the (batch, id)
-    // index: ids are random, so the index visits the heap at random, a page per row (500,000
-    // payments: 6.8 s against 2.3 s, measured). work_mem as the matching runs set it.
-    await client.query('begin read only');
-    await client.query(`set local enable_indexscan = off`);
-    await client.query(`set local work_mem = '256MB'`);
-    const stream = client.query(
-      copyTo(`copy (select end_to_end_id, amount_fen, payee_name, account_holder, bank_name, account_sealed
-          from payment_items where batch_id = '${batchId}' and status <> 'cancelled' order by id) to stdout`),
-    );
-    let rest: Buffer | null = null;
-    let lines: ItemLine[] = [];
-    for await (const data of stream as AsyncIterable<Buffer>) {
-      // Whole lines only: a chunk may end inside a row, even inside a character.
-      const end = data.lastIndexOf(10);
-      if (end === -1) {
-        rest = rest ? Buffer.concat([rest, data]) : data;
-        continue;
-      }
-      const head = rest ? Buffer.concat([rest, data.subarray(0, end)]) : data.subarray(0, end);
-      rest = end + 1 < data.length ? data.subarray(end + 1) : null;
-      for (const row of head.toString('utf8').split('\n')) {
-        const f = row.split('\t');
-        if (f.length !== 6) throw new Error(`batch ${batchId}: a row of ${f.length} fields from COPY`);
-        lines.push({
-          e2e: copyText(f[0]!),
-          amount: Number(f[1]),
-          payee: copyText(f[2]!),
-          holder: copyText(f[3]!),
-          bank: copyText(f[4]!),
-          sealed: copyText(f[5]!),
-        });
-      }
-      if (lines.length >= ROWS_AT_ONCE) {
-        yield lines;
-        lines = [];
-      }
-    }
-    if (rest) throw new Error(`batch ${batchId}: COPY ended inside a row`);
-    if (lines.length > 0) yield lines;
-    await client.query('commit');
-    whole = true;
-  } finally {
-    client.release(whole ? undefined : true);
-  }
-}
-
-/** The batch's payments in id order, a slice at a time, on whichever database this is. */
-function itemsOf(db: Db, batchId: string): AsyncGenerator<ItemLine[]> {
-  // drizzle keeps its driver as `$client`: node-postgres' pool, or PGlite.
-  const driver = (db as unknown as { $client?: unknown }).$client;
-  return driver instanceof pg.Pool ? copied(driver, batchId) : pages(db, batchId);
-}
-
-/**
- * The bank's pain.001 of a batch. The first collection fixes the file (its MsgId, time and payer
- * account, `payment_batch_files`); each collection is audited, since it reveals payees' accounts.
+ * The bank's pain.001 of a batch. The file is fixed (its MsgId, time and payer account,
+ * `payment_batch_files`) the first time it is made, when finance approves the batch (bank.render.ts)
+ * or, failing that, when the bank first collects it; every later download is the same document.
+ * Each collection is audited, since it reveals payees' accounts.
  */
 export function createBatchFiles({ db, audit, pii, programs, accounts, batchOf }: FileDeps) {
+  /** The batch's file row, made the first time (the payer account copied into it). */
+  async function fix(tx: Executor, batch: BatchRow, clientId: string | null): Promise<FileRow> {
+    const [pinned] = await tx.select().from(paymentBatchFiles).where(eq(paymentBatchFiles.batchId, batch.id));
+    if (pinned) return pinned;
+    const payer = await accounts.payerFor(tx, batch.programCode, batch.region);
+    if (!payer) {
+      throw unprocessable(
+        `No payer account is set for ${batch.programCode} in ${batch.region} or a region containing it: finance sets one with POST /v1/payment-payer-accounts.`,
+        { program: batch.programCode, region: batch.region },
+      );
+    }
+    await tx
+      .insert(paymentBatchFiles)
+      .values({
+        batchId: batch.id,
+        messageId: messageIdOf(batch.id),
+        payerAccountId: payer.id,
+        accountName: payer.accountName,
+        accountNumber: payer.accountNumber,
+        bankName: payer.bankName,
+        bankBic: payer.bankBic,
+        bankCnaps: payer.bankCnaps,
+        createdByClientId: clientId,
+      })
+      .onConflictDoNothing();
+    const [made] = await tx.select().from(paymentBatchFiles).where(eq(paymentBatchFiles.batchId, batch.id));
+    return made!;
+  }
+
+  /** The group header's figures, and what each payment's statement line says it is for. */
+  async function headerOf(batch: BatchRow, file: FileRow, executor: Executor = db) {
+    const program = await programs.getProgram(batch.programCode, executor);
+    const header: FileHeader = {
+      messageId: file.messageId,
+      createdAt: file.createdAt,
+      itemCount: batch.itemCount,
+      totalFen: batch.totalFen,
+      // ReqdExctnDt: the day finance approved the batch for payment.
+      executionDate: batch.decidedAt ?? file.createdAt,
+      urgent: batch.expedited,
+      payer: file,
+    };
+    return { header, remittance: `${program.nameZh} ${batch.period}` };
+  }
+
+  /** The document made from the payments, each account opened from its seal (`executor`: see itemsOf). */
+  async function* made(batch: BatchRow, file: FileRow, executor: Executor = db): AsyncGenerator<string> {
+    const { header, remittance } = await headerOf(batch, file, executor);
+    yield documentStart(header);
+    let count = 0;
+    let sum = 0;
+    for await (const lines of itemsOf(db, batch.id, executor)) {
+      let chunk = '';
+      for (const line of lines) {
+        chunk += transaction({
+          endToEndId: line.e2e,
+          amountFen: line.amount,
+          payeeName: line.payee,
+          accountHolder: line.holder,
+          accountNumber: pii.open(line.sealed),
+          bankName: line.bank,
+          remittance,
+        });
+        count += 1;
+        sum += line.amount;
+      }
+      yield chunk;
+    }
+    // The header promised these figures; a file that does not keep them is cut off unfinished
+    // (ill-formed), never completed wrong.
+    if (count !== header.itemCount || sum !== header.totalFen) {
+      throw new Error(
+        `batch ${batch.id}: the file holds ${count} payments of ${sum} fen; the batch declares ${header.itemCount} of ${header.totalFen}`,
+      );
+    }
+    yield documentEnd;
+  }
+
+  /** The document as written out: its parts in order, each opened and inflated. */
+  async function* stored(file: FileRow): AsyncGenerator<Buffer> {
+    let after = 0;
+    let bytes = 0;
+    for (;;) {
+      const parts = await db
+        .select({ seq: paymentBatchFileParts.seq, sealed: paymentBatchFileParts.sealed })
+        .from(paymentBatchFileParts)
+        .where(and(eq(paymentBatchFileParts.batchId, file.batchId), gt(paymentBatchFileParts.seq, after)))
+        .orderBy(asc(paymentBatchFileParts.seq))
+        .limit(PARTS_AT_ONCE);
+      for (const part of parts) {
+        const piece = await inflate(pii.openBytes(part.sealed));
+        bytes += piece.length;
+        after = part.seq;
+        yield piece;
+      }
+      if (parts.length < PARTS_AT_ONCE) break;
+    }
+    if (after !== file.renderedParts || bytes !== file.renderedBytes) {
+      throw new Error(`batch ${file.batchId}: the stored file is not whole (${after} parts, ${bytes} bytes)`);
+    }
+  }
+
   async function open(caller: Caller, actor: AuditActor, id: string): Promise<BatchFile> {
     const batch = await batchOf(db, caller, id);
     if (!collectable.includes(batch.status)) {
@@ -170,91 +157,30 @@ export function createBatchFiles({ db, audit, pii, programs, accounts, batchOf }
       );
     }
     const file = await db.transaction(async (tx) => {
-      const [pinned] = await tx.select().from(paymentBatchFiles).where(eq(paymentBatchFiles.batchId, id));
-      let made = pinned;
-      if (!made) {
-        const payer = await accounts.payerFor(tx, batch.programCode, batch.region);
-        if (!payer) {
-          throw unprocessable(
-            `No payer account is set for ${batch.programCode} in ${batch.region} or a region containing it: finance sets one with POST /v1/payment-payer-accounts.`,
-            { program: batch.programCode, region: batch.region },
-          );
-        }
-        await tx
-          .insert(paymentBatchFiles)
-          .values({
-            batchId: id,
-            messageId: messageIdOf(id),
-            payerAccountId: payer.id,
-            accountName: payer.accountName,
-            accountNumber: payer.accountNumber,
-            bankName: payer.bankName,
-            bankBic: payer.bankBic,
-            bankCnaps: payer.bankCnaps,
-            createdByClientId: actor.clientId,
-          })
-          .onConflictDoNothing();
-        [made] = await tx.select().from(paymentBatchFiles).where(eq(paymentBatchFiles.batchId, id));
-      }
+      const row = await fix(tx, batch, actor.clientId);
       await audit.record(tx, actor, {
         operation: 'downloadPaymentBatchPain001',
         resourceType: 'payment_batch',
         resourceIds: [id],
         detail: {
-          messageId: made!.messageId,
+          messageId: row.messageId,
           itemCount: batch.itemCount,
           totalFen: batch.totalFen,
-          payerAccountId: made!.payerAccountId,
+          payerAccountId: row.payerAccountId,
         },
       });
-      return made!;
+      return row;
     });
-
-    const program = await programs.getProgram(batch.programCode);
-    const remittance = `${program.nameZh} ${batch.period}`;
-    const header: FileHeader = {
-      messageId: file.messageId,
-      createdAt: file.createdAt,
-      itemCount: batch.itemCount,
-      totalFen: batch.totalFen,
-      executionDate: batch.dispatchedAt ?? file.createdAt,
-      urgent: batch.expedited,
-      payer: file,
+    const { header } = await headerOf(batch, file);
+    return {
+      header,
+      fileName: `${PAIN001_NAME}-${file.messageId}.xml`,
+      stored: file.renderedAt !== null,
+      body: () => (file.renderedAt !== null ? stored(file) : made(batch, file)),
     };
-
-    async function* body(): AsyncGenerator<string> {
-      yield documentStart(header);
-      let count = 0;
-      let sum = 0;
-      for await (const lines of itemsOf(db, id)) {
-        let chunk = '';
-        for (const line of lines) {
-          chunk += transaction({
-            endToEndId: line.e2e,
-            amountFen: line.amount,
-            payeeName: line.payee,
-            accountHolder: line.holder,
-            accountNumber: pii.open(line.sealed),
-            bankName: line.bank,
-            remittance,
-          });
-          count += 1;
-          sum += line.amount;
-        }
-        yield chunk;
-      }
-      // The header promised these figures; a file that does not keep them is cut off unfinished
-      // (ill-formed), never completed wrong.
-      if (count !== header.itemCount || sum !== header.totalFen) {
-        throw new Error(
-          `batch ${id}: the file holds ${count} payments of ${sum} fen; the batch declares ${header.itemCount} of ${header.totalFen}`,
-        );
-      }
-      yield documentEnd;
-    }
-
-    return { header, fileName: `${PAIN001_NAME}-${file.messageId}.xml`, body };
   }
 
-  return { open };
+  return { fix, made, open };
 }
+
+export type BatchFiles = ReturnType<typeof createBatchFiles>;

@@ -7,6 +7,7 @@ import type { ProgramService } from '../registry/programs.service.js';
 import type { PiiProtector } from '../registry/sensitive.js';
 import { createPayerAccounts } from './bank.accounts.js';
 import { createBatchFiles } from './bank.files.js';
+import { createFileRenderer } from './bank.render.js';
 import { messageIdOf } from './bank.pain001.js';
 import { interpret, type Pain002Report } from './bank.pain002.js';
 import type { Caller } from './common.js';
@@ -56,6 +57,7 @@ function relocate(err: unknown, results: PaymentResult[], from: { at: string; wh
 export function createBankService({ db, audit, regions, pii, programs, payments }: BankDeps) {
   const accounts = createPayerAccounts({ db, audit, regions });
   const files = createBatchFiles({ db, audit, pii, programs, accounts, batchOf: payments.batchOf });
+  const renderer = createFileRenderer({ db, pii, files });
 
   /**
    * A pain.002 for a dispatched batch, recorded through the core's results (idempotent by payment,
@@ -90,7 +92,7 @@ export function createBankService({ db, audit, regions, pii, programs, payments 
     }
   }
 
-  return { accounts, openFile: files.open, postStatusReport };
+  return { accounts, openFile: files.open, renderFile: renderer.render, renderJob: renderer.perform, postStatusReport };
 }
 
 export type BankService = ReturnType<typeof createBankService>;

@@ -25,6 +25,8 @@ export interface PaymentDeps {
   pii: PiiProtector;
   /** The time now: deadlines and overdue are judged against it. */
   clock?: () => Date;
+  /** Runs in the approval's transaction (the bank file is written out from there, as a job). */
+  onApproved?: (tx: Executor, batch: BatchRow) => Promise<unknown>;
 }
 
 /** Finance and banks see payees' accounts whole; everyone else the last four digits. */

@@ -28,7 +28,7 @@ import { type BatchStatus, paymentBatches, paymentItems } from './tables.js';
 type Changes = PgUpdateSetSource<typeof paymentBatches>;
 
 /** The batch's actions: each from given statuses, with history, an event and an audit row, in one transaction. */
-export function createLifecycle({ db, audit, events, clock = () => new Date() }: PaymentDeps) {
+export function createLifecycle({ db, audit, events, clock = () => new Date(), onApproved }: PaymentDeps) {
   interface Step {
     caller: Caller;
     actor: AuditActor;
@@ -133,6 +133,7 @@ export function createLifecycle({ db, audit, events, clock = () => new Date() }:
           });
         }
         await postApproval(tx, { batch, byClientId: s.actor.clientId, requestId: s.actor.requestId });
+        await onApproved?.(tx, batch);
         const set: Changes = {
           decidedAt: sql`now()`,
           decidedByClientId: s.actor.clientId,

@@ -247,4 +247,27 @@ t.test('a batch of several pages streams whole and valid', async (t) => {
     file.transactions.reduce((s, tx) => s + fenOf(tx.amount!), 0),
     expected,
   );
+
+  // Approval queued the job that writes the file out; from then on downloads stream stored parts.
+  t.equal(await app.services.jobs.drain(), 1, 'the render job ran');
+  const [stored] = await rows<{ parts: number; bytes: number; sealed: number }>(
+    app.database.db,
+    sql`select f.rendered_parts as parts, f.rendered_bytes::int as bytes,
+          (select count(*)::int from payment_batch_file_parts p where p.batch_id = f.batch_id) as sealed
+        from payment_batch_files f where f.batch_id = ${batch.id}::uuid`,
+  );
+  t.ok(stored!.parts >= 2, `written out in parts (${stored!.parts})`);
+  t.equal(stored!.sealed, stored!.parts);
+  t.equal(stored!.bytes, Buffer.byteLength(res.body), 'the whole document');
+  const [plainText] = await rows<{ n: number }>(
+    app.database.db,
+    sql`select count(*)::int as n from payment_batch_file_parts
+        where position(convert_to('22050161000800000111', 'UTF8') in sealed) > 0 or position(convert_to('CdtTrfTxInf', 'UTF8') in sealed) > 0`,
+  );
+  t.equal(plainText!.n, 0, 'stored compressed and sealed: neither markup nor an account readable');
+  const again = await get(`/v1/payment-batches/${batch.id}/pain.001`, who.bank);
+  t.equal(again.statusCode, 200, again.body.slice(0, 300));
+  t.equal(again.body, res.body, 'byte for byte the document made before it was written out');
+  t.equal(await app.services.jobs.drain(), 0);
+  t.match(await app.services.bank.renderFile(batch.id), { rendered: true, already: true }, 'written once');
 });
