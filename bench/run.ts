@@ -25,6 +25,8 @@ import { scenarioMatchingRuns } from './scenarios/matching-runs.js';
 import { scenarioMatchingLoad } from './scenarios/matching-load.js';
 import { scenarioMatchingVerify } from './scenarios/matching-verify.js';
 import { scenarioPaymentsPain001 } from './scenarios/payments-pain001.js';
+import { scenarioPaymentsGenerate } from './scenarios/payments-generate.js';
+import { scenarioPaymentsResults } from './scenarios/payments-results.js';
 import { scenarioPersonReads } from './scenarios/person-reads.js';
 import { scenarioWebhookDeliveries } from './scenarios/webhook-deliveries.js';
 
@@ -41,6 +43,8 @@ const scenarios: Record<string, (url: string) => Promise<ScenarioResult>> = {
   'matching-load': scenarioMatchingLoad,
   'matching-verify': scenarioMatchingVerify,
   'payments-pain001': scenarioPaymentsPain001,
+  'payments-generate': scenarioPaymentsGenerate,
+  'payments-results': scenarioPaymentsResults,
   'care-coverage': scenarioCareCoverage,
 };
 

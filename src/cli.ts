@@ -6,7 +6,7 @@ import { openDatabase } from './db/client.js';
 import { DEMO_STANDARD_LABEL, seedDemo } from './demo.js';
 import { BULK_MAX } from './modules/registry/people.schemas.js';
 import { syntheticHouseholds } from './modules/registry/people.seed.js';
-import { syntheticCityCommand } from './modules/matching/synthetic.city.js';
+import { syntheticCityArgs, syntheticCityCommand } from './modules/matching/synthetic.city.js';
 import { configOrExit, startServer } from './server.js';
 import { ProblemError } from './platform/errors.js';
 
@@ -40,11 +40,12 @@ async function withApp<T>(run: (app: Awaited<ReturnType<typeof buildApp>>) => Pr
   }
 }
 
-/** Loads synthetic households through the registry's bulk function, printing progress and the rate. */
-async function seedRegistry(
-  app: Awaited<ReturnType<typeof buildApp>>,
-  values: { households?: string | undefined; region?: string | undefined; seed?: string | undefined },
-) {
+/** seed-registry's command line, checked before the database starts (a typo answers at once). */
+function seedRegistryArgs(values: {
+  households?: string | undefined;
+  region?: string | undefined;
+  seed?: string | undefined;
+}) {
   const total = Number(values.households);
   const seed = Number(values.seed ?? '1');
   const region = values.region ?? '';
@@ -52,6 +53,14 @@ async function seedRegistry(
   if (!Number.isSafeInteger(seed) || seed < 0) throw new Error('--seed must be a whole number, 0 or more');
   if (!/^\d{6}(\d{3}|\d{6})?$/.test(region))
     throw new Error('--region must be a county-level code or below, e.g. 220102');
+  return { total, seed, region };
+}
+
+/** Loads synthetic households through the registry's bulk function, printing progress and the rate. */
+async function seedRegistry(
+  app: Awaited<ReturnType<typeof buildApp>>,
+  { total, seed, region }: ReturnType<typeof seedRegistryArgs>,
+) {
   const caller = { jurisdiction: region, scopes: [] };
   const actor = { clientId: null, agency: null, requestId: `cli:seed-registry:${seed}` };
   const started = performance.now();
@@ -146,12 +155,16 @@ async function main() {
       }
       return;
     }
-    case 'seed-registry':
-      await withApp((app) => seedRegistry(app, values));
+    case 'seed-registry': {
+      const args = seedRegistryArgs(values);
+      await withApp((app) => seedRegistry(app, args));
       return;
-    case 'synthetic-city':
-      await withApp((app) => syntheticCityCommand(app.services.people, values));
+    }
+    case 'synthetic-city': {
+      const args = syntheticCityArgs(values);
+      await withApp((app) => syntheticCityCommand(app.services.people, args));
       return;
+    }
     default:
       console.log(usage);
       process.exitCode = command ? 1 : 0;

@@ -1,13 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import pg from 'pg';
 import { buildApp } from '../src/app.js';
 import { type Config, loadConfig } from '../src/config.js';
 import { type Database, openDatabase } from '../src/db/client.js';
 import { type Agency, defaultScopes, type Scope } from '../src/platform/scopes.js';
+import { copyPostgresTemplate, databaseUrl, migratedPglite, onServer, untar } from './templates.js';
 
 /** The slice of a tap Test the helpers use. */
 interface Teardown {
@@ -18,7 +18,8 @@ export const onPostgres = Boolean(process.env.DATABASE_URL);
 
 /**
  * A fresh, migrated database for one test file: a new PostgreSQL database when DATABASE_URL is
- * set (dropped afterwards), an in-memory PGlite otherwise.
+ * set (dropped afterwards), an in-memory PGlite otherwise. Both are copies of a database migrated
+ * once per suite run (and per set of migrations), not migrated again each time.
  */
 export async function freshDatabase(t: Teardown): Promise<Database & { url?: string }> {
   const serverUrl = process.env.DATABASE_URL;
@@ -28,56 +29,26 @@ export async function freshDatabase(t: Teardown): Promise<Database & { url?: str
     return database;
   }
   const name = `doudi_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ databaseUrl: url.toString(), dataDir: 'memory://', poolMax: 60 });
-  await database.migrate();
+  await copyPostgresTemplate(serverUrl, name);
+  const url = databaseUrl(serverUrl, name);
+  const database = await openDatabase({ databaseUrl: url, dataDir: 'memory://', poolMax: 60 });
   t.teardown(async () => {
     await database.close();
-    const dropper = new pg.Client({ connectionString: serverUrl });
-    await dropper.connect();
-    await dropper.query(`drop database if exists ${name} with (force)`);
-    await dropper.end();
+    await onServer(serverUrl, (admin) => admin.query(`drop database if exists ${name} with (force)`));
   });
-  return Object.assign(database, { url: url.toString() });
+  return Object.assign(database, { url });
 }
 
-let template: Promise<Blob> | undefined;
-
 /**
- * A migrated, empty PGlite cluster as a tarball. Starting PGlite from scratch runs initdb (seconds);
- * loading a dump takes a fraction of that. Kept in the temp folder under a hash of the migrations
- * and the PGlite version, so every test process of one suite run migrates at most once.
+ * A folder holding a migrated, empty embedded database, for tests of CLI commands whose subject is
+ * not the first start (a fresh install is cli.test.ts's): spares the child process initdb and the
+ * migrations. Removed afterwards.
  */
-function migratedPglite(): Promise<Blob> {
-  template ??= (async () => {
-    const migrations = new URL('../migrations/', import.meta.url);
-    const pglite = readFileSync(new URL('../node_modules/@electric-sql/pglite/package.json', import.meta.url));
-    const hash = createHash('sha256').update(pglite);
-    const walk = (dir: URL): void => {
-      for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-        const url = new URL(entry.name + (entry.isDirectory() ? '/' : ''), dir);
-        if (entry.isDirectory()) walk(url);
-        else hash.update(entry.name).update(readFileSync(url));
-      }
-    };
-    walk(migrations);
-    const file = join(tmpdir(), `doudi-test-pglite-${hash.digest('hex').slice(0, 16)}.tar`);
-    if (existsSync(file)) return new Blob([readFileSync(file)]);
-    const database = await openDatabase({ dataDir: 'memory://' });
-    await database.migrate();
-    const dump = await database.dump!();
-    await database.close();
-    const partial = `${file}.${process.pid}`;
-    writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
-    renameSync(partial, file);
-    return dump;
-  })();
-  return template;
+export async function migratedDataDir(t: Teardown): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'doudi-data-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  untar(new Uint8Array(await (await migratedPglite()).arrayBuffer()), dir);
+  return dir;
 }
 
 export interface TestClient {

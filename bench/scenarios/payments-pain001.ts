@@ -6,25 +6,16 @@
  * in alternating rounds; the server's resident set size sampled meanwhile.
  */
 import { request } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { syntheticResidentId } from '../../src/modules/registry/people.seed.js';
-import { mask } from '../../src/modules/registry/sensitive.js';
 import { mid, type ScenarioResult, start, startWithMessage, stop } from '../lib.js';
-import { actor, benchClient, matchingEnv, rssMiB, seedingApp } from '../matching-city.js';
+import { matchingEnv, rssMiB } from '../matching-city.js';
+import { PAYMENTS_REGION, paymentsCity, thisMonth } from '../payments-city.js';
 
 const PAYMENTS = Number(process.env.BENCH_PAIN_PAYMENTS ?? 500_000);
 const ROUNDS = Number(process.env.BENCH_PAIN_ROUNDS ?? 3);
 const PORT = 3907;
-/** A county no other scenario registers people in. */
-const REGION = '220112';
-const SEED_CHUNK = 10_000;
+const REGION = PAYMENTS_REGION;
 const RSS_EVERY_MS = 100;
-const surnames = '王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗';
-const given = '伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国志';
-
-const thisMonth = () =>
-  new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit' }).format(new Date());
 
 interface Download {
   status: number;
@@ -82,68 +73,12 @@ function download(port: number, path: string, headers: Record<string, string>, p
 }
 
 export async function scenarioPaymentsPain001(url: string): Promise<ScenarioResult> {
-  const app = await seedingApp(url);
-  const prepare = await benchClient(app, 'civil_affairs', 'bench pain.001 caseworker', '2201');
-  const finance = await benchClient(app, 'finance', 'bench pain.001 finance', '2201');
-  const bank = await benchClient(app, 'bank', 'bench pain.001 bank', '2201');
-  await app.services.programs.createStandard({ jurisdiction: '22' }, actor, 'dibao', {
-    region: '2201',
-    effectiveFrom: '2020-01-01',
-    monthlyStandardFen: 72_000,
-    assetMultiple: 24,
-    propertyLimit: 1,
-    vehicleValueLimitFen: 10_000_000,
-    businessCapitalLimitFen: 0,
-    label: 'bench pain.001',
-  });
-  const { pii } = app.services;
-
-  // Households written set-based, values sealed, indexed and masked by the registry's protector:
-  // each a head with a bank account (the payee), and an active dibao enrollment.
+  // Households written set-based (bench/payments-city.ts), values sealed, indexed and masked by the
+  // registry's protector: each a head with a bank account (the payee), and an active dibao enrollment.
+  const { prepare, finance, bank, households, seedSeconds } = await paymentsCity(url, PAYMENTS, 'pain.001');
+  if (households !== PAYMENTS) throw new Error(`${REGION} holds ${households} households, not ${PAYMENTS}`);
   const db = new pg.Client({ connectionString: url });
   await db.connect();
-  const seedStarted = performance.now();
-  for (let from = 0; from < PAYMENTS; from += SEED_CHUNK) {
-    const count = Math.min(SEED_CHUNK, PAYMENTS - from);
-    const h: { id: string[]; benefit: number[] } = { id: [], benefit: [] };
-    const columns = ['household', 'name', 'sealed', 'index', 'masked', 'acct', 'acctMasked'] as const;
-    const p = Object.fromEntries(columns.map((c) => [c, [] as string[]])) as Record<(typeof columns)[number], string[]>;
-    for (let i = from; i < from + count; i++) {
-      const id = randomUUID();
-      h.id.push(id);
-      h.benefit.push(72_000 - ((i * 7_919) % 60_000));
-      const idNumber = syntheticResidentId(REGION, i);
-      const name = surnames[i % surnames.length]! + given[(i * 7) % given.length]! + given[(i * 13) % given.length]!;
-      const account = `622848${String(1_000_000_000_000 + i)}`;
-      p.household.push(id);
-      p.name.push(name);
-      p.sealed.push(pii.seal(idNumber));
-      p.index.push(pii.index('document', idNumber));
-      p.masked.push(mask('document', idNumber, 'resident_id'));
-      p.acct.push(pii.seal(account));
-      p.acctMasked.push(mask('bank_account', account));
-    }
-    await db.query('begin');
-    await db.query(`insert into households (id, region) select id, $2 from unnest($1::uuid[]) as id`, [h.id, REGION]);
-    await db.query(
-      `insert into persons (household_id, relationship, name, id_type, id_number_sealed, id_number_index, id_number_masked,
-         region, bank_name, bank_account_holder, bank_account_sealed, bank_account_masked, sealed_key_id)
-       select household, 'head', name, 'resident_id', sealed, index, masked, $8, '中国农业银行双阳支行', name, acct, acct_masked, $9
-       from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-         as x(household, name, sealed, index, masked, acct, acct_masked)`,
-      [...columns.map((c) => p[c]), REGION, pii.currentKeyId],
-    );
-    await db.query(
-      `insert into enrollments (program_code, household_id, region, status, monthly_benefit_fen, benefit_basis, start_date)
-       select 'dibao', id, $3, 'active', benefit, jsonb_build_object('householdSize', 1, 'monthlyStandardFen', 72000), '2025-01-01'
-       from unnest($1::uuid[], $2::bigint[]) as x(id, benefit)`,
-      [h.id, h.benefit, REGION],
-    );
-    await db.query('commit');
-  }
-  const seedSeconds = (performance.now() - seedStarted) / 1000;
-  await db.query('analyze');
-  await app.close();
 
   const server = await start('./servers/doudi.ts', { ...matchingEnv(url), PORT: String(PORT), HOST: '127.0.0.1' }, [
     '--max-semi-space-size=32',
@@ -186,6 +121,24 @@ export async function scenarioPaymentsPain001(url: string): Promise<ScenarioResu
     });
     await call(bank.key, `/v1/payment-batches/${batch.id}/dispatch`, {});
     const prepSeconds = (performance.now() - prepStarted) / 1000;
+    // Approval queued the job that writes the file out (bank.render.ts); the bank's downloads
+    // stream it once it is written. Its time is reported beside the downloads.
+    let render: { status: string; seconds: number; parts: number; bytes: number } | undefined;
+    for (let waited = 0; !render || render.status !== 'succeeded'; waited++) {
+      if (waited > 1200) throw new Error(`the file was not written out in 10 minutes: ${JSON.stringify(render)}`);
+      await new Promise((r) => setTimeout(r, 500));
+      const [job] = (
+        await db.query<{ status: string; seconds: number; parts: number; bytes: number }>(
+          `select j.status, extract(epoch from j.finished_at - j.started_at)::float8 as seconds,
+                  f.rendered_parts as parts, f.rendered_bytes::float8 as bytes
+           from jobs j left join payment_batch_files f on f.batch_id = $1::uuid
+           where j.type = 'payment_batch.render_pain001' and j.payload->>'batchId' = $1`,
+          [batch.id],
+        )
+      ).rows;
+      if (job?.status === 'failed') throw new Error('the render job failed');
+      render = job;
+    }
     await db.query('vacuum analyze payment_items');
 
     // The baseline serves what the first download holds: its header, then as many records as there
@@ -252,7 +205,7 @@ export async function scenarioPaymentsPain001(url: string): Promise<ScenarioResu
       baselineTitle: 'A bare node http server streaming the same number of pre-rendered CdtTrfTxInf records',
       notes: [
         `Data: ${PAYMENTS.toLocaleString('en')} households in ${REGION}, each a head with a bank account (ID number and account sealed with AES-256-GCM, blind-indexed and masked by the registry's protector) and an active dibao enrollment, written set-based in ${seedSeconds.toFixed(0)} s; the payer account set, the batch generated, submitted, approved and dispatched through the API (${prepSeconds.toFixed(1)} s). The service in a process of its own (as \`npm start\` runs it).`,
-        `Doudi: \`GET /v1/payment-batches/{id}/pain.001\` as a bank client, read to its end over HTTP (${mib(fileBytes)} MiB, ${PAYMENTS.toLocaleString('en')} CdtTrfTxInf counted in the body): the batch checked, the download audited, the payments read in one COPY … TO STDOUT, each account opened from its seal, the XML written as it goes. Baseline: a bare node http server (own process) writing the file's header, ${PAYMENTS.toLocaleString('en')} copies of a record of the file's average CdtTrfTxInf size (${recordBytes} bytes) joined 2,000 at a time with backpressure, and its end. Alternating rounds, baseline first; the first download (fixing the file) not timed.`,
+        `Doudi: \`GET /v1/payment-batches/{id}/pain.001\` as a bank client, read to its end over HTTP (${mib(fileBytes)} MiB, ${PAYMENTS.toLocaleString('en')} CdtTrfTxInf counted in the body): the batch checked, the download audited, the document streamed from the parts written out after finance approved (each opened and inflated). Writing it out (the approval's job: the payments read in one COPY … TO STDOUT, each account opened from its seal, the XML made, compressed and sealed in ${render!.parts} parts of about 1 MiB) took ${render!.seconds.toFixed(1)} s, before the bank's first download. Baseline: a bare node http server (own process) writing the file's header, ${PAYMENTS.toLocaleString('en')} copies of a record of the file's average CdtTrfTxInf size (${recordBytes} bytes) joined 2,000 at a time with backpressure, and its end. Alternating rounds, baseline first; the first download not timed.`,
         `Rounds (payments/s): baseline ${list(baseline)}; Doudi ${list(measured)}. Server RSS sampled every ${RSS_EVERY_MS} ms during each download (medians over rounds): Doudi ${m.start} MiB at the start, ${m.peak} MiB at the peak, ${m.end} MiB at the end; baseline ${base.start} / ${base.peak} / ${base.end} MiB. Memory flat (peak within 64 MiB of the start in every round): **${flat ? 'yes' : 'NO'}**.`,
       ],
       payments: PAYMENTS,

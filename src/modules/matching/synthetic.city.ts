@@ -103,11 +103,15 @@ export async function writeSyntheticCity(
   return { households, persons, records, files, seconds: (performance.now() - started) / 1000 };
 }
 
-/** `synthetic-city`: checks the command line, writes the city, prints what it did and the rate. */
-export async function syntheticCityCommand(
-  people: Pick<PeopleService, 'registerHouseholdsBulk'>,
+export interface SyntheticCityArgs {
+  city: CityOptions;
+  output: CityOutput;
+}
+
+/** `synthetic-city`'s command line, checked before the database starts (a typo answers at once). */
+export function syntheticCityArgs(
   values: Partial<Record<'households' | 'region' | 'seed' | 'out' | 'shares' | 'format', string>>,
-) {
+): SyntheticCityArgs {
   const households = Number(values.households);
   const seed = Number(values.seed ?? '1');
   const region = values.region ?? '';
@@ -123,17 +127,24 @@ export async function syntheticCityCommand(
   const [eligible, ineligible, dirty] = shares;
   if (shares.length !== 3 || !shares.every((s) => s >= 0) || Math.abs(eligible! + ineligible! + dirty! - 1) > 1e-9)
     throw new Error('--shares must be three numbers 0 or more adding up to 1: eligible,ineligible,dirty');
-  const summary = await writeSyntheticCity(
-    people,
-    { households, region, seed, shares: { eligible: eligible!, ineligible: ineligible!, dirty: dirty! } },
-    { out: values.out, format },
-  );
+  return {
+    city: { households, region, seed, shares: { eligible: eligible!, ineligible: ineligible!, dirty: dirty! } },
+    output: { out: values.out, format },
+  };
+}
+
+/** `synthetic-city`: writes the city, prints what it did and the rate. */
+export async function syntheticCityCommand(
+  people: Pick<PeopleService, 'registerHouseholdsBulk'>,
+  { city, output }: SyntheticCityArgs,
+) {
+  const summary = await writeSyntheticCity(people, city, output);
   const total = Object.values(summary.records).reduce((a, b) => a + b, 0);
   console.log(
     `loaded ${summary.households} households and ${summary.persons} persons; wrote ${total} records ` +
       `(${Object.entries(summary.records)
         .map(([k, n]) => `${k} ${n}`)
-        .join(', ')}) to ${values.out} in ${summary.seconds.toFixed(1)} s: ` +
+        .join(', ')}) to ${output.out} in ${summary.seconds.toFixed(1)} s: ` +
       `${Math.round(total / summary.seconds)} records/s`,
   );
 }

@@ -122,6 +122,8 @@ export const paymentBatchActionRoutes: FastifyPluginAsyncZod<{ payments: Payment
     '/v1/payment-batches/:id/results',
     {
       config: { scopes: ['payments:execute'] },
+      // 10,000 results with references and times are about 1.5 MiB, over the service's default.
+      bodyLimit: 16 * 1024 * 1024,
       schema: {
         operationId: 'postPaymentResults',
         summary: 'Report payments’ results (JSON), by EndToEndId',

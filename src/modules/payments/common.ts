@@ -39,9 +39,19 @@ export function nextPeriod(period: string): string {
   return m === 12 ? `${y + 1}-01` : `${y}-${String(m + 1).padStart(2, '0')}`;
 }
 
-/** The batch locked for a change: 404 when missing or outside the jurisdiction, 412 when If-Match is stale. */
-export async function lockBatch(tx: Executor, caller: Jurisdictional, id: string, expectedVersion?: number) {
-  const [row] = await tx.select().from(paymentBatches).where(eq(paymentBatches.id, id)).for('update');
+/**
+ * The batch locked for a change: 404 when missing or outside the jurisdiction, 412 when If-Match is
+ * stale. `key share` lets others holding it work at once (the bank's postings), while a change of
+ * status (`update`) waits for them all, and they for it.
+ */
+export async function lockBatch(
+  tx: Executor,
+  caller: Jurisdictional,
+  id: string,
+  expectedVersion?: number,
+  mode: 'update' | 'key share' = 'update',
+) {
+  const [row] = await tx.select().from(paymentBatches).where(eq(paymentBatches.id, id)).for(mode);
   if (!row || !inJurisdiction(caller, row.region)) throw notFound('payment batch');
   if (expectedVersion !== undefined && row.version !== expectedVersion) {
     throw new ProblemError(412, 'precondition-failed', 'The batch changed since you read it; read it again.', {

@@ -2,6 +2,7 @@ import { inArray, sql } from 'drizzle-orm';
 import { type Executor, rows } from '../../db/client.js';
 import type { AuditActor } from '../../platform/audit/service.js';
 import { conflict, type FieldError, unprocessable, validationError } from '../../platform/errors.js';
+import { timeOrderedId } from '../matching/verify.service.js';
 import { businessDateOf } from '../registry/dates.js';
 import { type BatchRow, type Caller, lockBatch, type PaymentDeps, requireStatus } from './common.js';
 import { body, createFilling, deadlineIn } from './generate.common.js';
@@ -69,6 +70,7 @@ export function createFollowUps(deps: PaymentDeps) {
       const [inserted] = await tx
         .insert(paymentBatches)
         .values({
+          id: timeOrderedId(),
           kind: 'follow_up',
           programCode: original.programCode,
           period: original.period,

@@ -3,9 +3,24 @@ import { type Executor, rows } from '../../db/client.js';
 import type { AuditActor, AuditService } from '../../platform/audit/service.js';
 import type { FieldError } from '../../platform/errors.js';
 import type { EventService } from '../../platform/events/service.js';
-import { addHistory, batchEventData, type BatchRow } from './common.js';
+import { addHistory, batchEventData, type BatchRow, isUniqueViolation } from './common.js';
 import { paymentBatchGenerated } from './events.js';
 import { paymentBatches, paymentExclusions } from './tables.js';
+
+/**
+ * A month's batch is inserted without `on conflict`: when a concurrent generation paid some of the
+ * same enrollments first, the unique index refuses the statement (after waiting for the other to
+ * commit), and the batch is made again, leaving them out.
+ */
+export async function retryingWhenPaidMeanwhile<T>(make: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await make();
+    } catch (err) {
+      if (attempt >= 5 || !isUniqueViolation(err, 'payment_items_enrollment_once_idx')) throw err;
+    }
+  }
+}
 
 /** What every way of making a batch shares: filling it, refusing an empty one, recording it. */
 

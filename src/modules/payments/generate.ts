@@ -10,11 +10,12 @@ import {
   validationError,
 } from '../../platform/errors.js';
 import { inJurisdiction } from '../../platform/jurisdiction.js';
+import { timeOrderedId } from '../matching/verify.service.js';
 import { businessDateOf } from '../registry/dates.js';
 import type { PolicyRow } from '../registry/policies.service.js';
 import { addHistory, batchEventData, type BatchRow, type Caller, nextPeriod, type PaymentDeps } from './common.js';
 import { paymentBatchSubmitted } from './events.js';
-import { body, createFilling, deadlineIn } from './generate.common.js';
+import { body, createFilling, deadlineIn, retryingWhenPaidMeanwhile } from './generate.common.js';
 import { emergencyBatchSql, regularBatchSql } from './generate.sql.js';
 import { paymentBatches } from './tables.js';
 
@@ -75,31 +76,39 @@ export function createGeneration(deps: PaymentDeps) {
       eq(paymentBatches.period, input.period),
       eq(paymentBatches.region, input.region),
     )!;
-    const made = await db.transaction(async (tx) => {
-      const [inserted] = await tx
-        .insert(paymentBatches)
-        .values({
-          kind: 'regular',
-          programCode: input.program,
-          period: input.period,
-          region: input.region,
-          status: 'draft',
-          expedited: input.expedited ?? false,
-          deadline: deadlineIn(policy?.greenChannelHours),
-          policyId: policy?.id ?? null,
-          createdByClientId: actor.clientId,
-        })
-        .onConflictDoNothing()
-        .returning();
-      if (!inserted) return null;
-      const scope = { batchId: inserted.id, program: input.program, period: input.period };
-      return fillAndRecord(tx, actor, inserted, regularBatchSql(scope, `${input.region}%`), async () => {
-        throw unprocessable(
-          `Nothing to pay: no active ${input.program} enrollment in ${input.region} can be paid for ${input.period} that is not paid already.`,
-          await leftOut(tx, inserted.id),
-        );
-      });
-    });
+    const made = await retryingWhenPaidMeanwhile(() =>
+      db.transaction(async (tx) => {
+        // The candidates are sorted (and hashed) in memory rather than in temporary files; the
+        // statement's high estimated cost would have it compiled (JIT) for longer than it runs.
+        await tx.execute(sql`set local work_mem = '256MB'`);
+        await tx.execute(sql`set local jit = off`);
+        const [inserted] = await tx
+          .insert(paymentBatches)
+          .values({
+            // Time-ordered: a batch's payments then go to the end of the (batch, id) index.
+            id: timeOrderedId(),
+            kind: 'regular',
+            programCode: input.program,
+            period: input.period,
+            region: input.region,
+            status: 'draft',
+            expedited: input.expedited ?? false,
+            deadline: deadlineIn(policy?.greenChannelHours),
+            policyId: policy?.id ?? null,
+            createdByClientId: actor.clientId,
+          })
+          .onConflictDoNothing()
+          .returning();
+        if (!inserted) return null;
+        const scope = { batchId: inserted.id, program: input.program, period: input.period };
+        return fillAndRecord(tx, actor, inserted, regularBatchSql(scope, `${input.region}%`), async () => {
+          throw unprocessable(
+            `Nothing to pay: no active ${input.program} enrollment in ${input.region} can be paid for ${input.period} that is not paid already.`,
+            await leftOut(tx, inserted.id),
+          );
+        });
+      }),
+    );
     return made ? { batch: made, created: true } : { batch: await existing(same), created: false };
   }
 
@@ -134,6 +143,7 @@ export function createGeneration(deps: PaymentDeps) {
       const [inserted] = await tx
         .insert(paymentBatches)
         .values({
+          id: timeOrderedId(),
           kind: 'emergency',
           programCode: 'temporary_assistance',
           period: businessDateOf(grantedAt).slice(0, 7),

@@ -16,7 +16,7 @@ import type { LedgerAccount } from './tables.js';
 export type LedgerBalances = Record<LedgerAccount, number>;
 
 interface Posting {
-  batch: BatchRow;
+  batch: Pick<BatchRow, 'id' | 'programCode' | 'period'>;
   byClientId: string | null;
   requestId: string | null;
 }

@@ -47,6 +47,19 @@ const overdueSql = (now: Date) =>
 /** The payment re-issuing this one, if any. */
 const reissuedBy = sql<string | null>`(select r.id from payment_items r where r.reissue_of = payment_items.id limit 1)`;
 
+/**
+ * The status every payment of the batch has, when its own status says so: none has moved before
+ * dispatch (a rejection cancels them all; dispatch sends them all) nor before the bank's first
+ * result. The batch's declared count and total are then its payments' (a big batch is not counted
+ * again at each step).
+ */
+function uniformStatus(batch: BatchRow): ItemStatus | null {
+  if (batch.status === 'draft' || batch.status === 'submitted' || batch.status === 'approved') return 'pending';
+  if (batch.status === 'rejected') return 'cancelled';
+  if (batch.status === 'dispatched' && batch.resultCount === 0) return 'sent';
+  return null;
+}
+
 /** Reads of batches and payments, inside the caller's jurisdiction; reads naming payees are audited. */
 export function createQueries({ db, audit, clock = () => new Date() }: PaymentDeps) {
   async function batchOf(executor: Executor, caller: Caller, id: string): Promise<BatchRow> {
@@ -57,12 +70,15 @@ export function createQueries({ db, audit, clock = () => new Date() }: PaymentDe
 
   /** A batch with its payments by status and its history. */
   async function viewOf(batch: BatchRow): Promise<BatchView> {
+    const all = uniformStatus(batch);
     const [figures, history] = await Promise.all([
-      rows<{ status: ItemStatus; n: number; amt: number }>(
-        db,
-        sql`select status, count(*)::int as n, coalesce(sum(amount_fen), 0)::float8 as amt
-            from payment_items where batch_id = ${batch.id}::uuid group by status`,
-      ),
+      all
+        ? [{ status: all, n: batch.itemCount, amt: batch.totalFen }]
+        : rows<{ status: ItemStatus; n: number; amt: number }>(
+            db,
+            sql`select status, count(*)::int as n, coalesce(sum(amount_fen), 0)::float8 as amt
+                from payment_items where batch_id = ${batch.id}::uuid group by status`,
+          ),
       db
         .select()
         .from(paymentBatchHistory)

@@ -1,42 +1,61 @@
 import { eq, sql } from 'drizzle-orm';
-import { rows } from '../../db/client.js';
+import { type Executor, rows } from '../../db/client.js';
 import type { AuditActor } from '../../platform/audit/service.js';
 import { conflict, type FieldError, validationError } from '../../platform/errors.js';
-import { addHistory, batchEventData, type Caller, lockBatch, type PaymentDeps, requireStatus } from './common.js';
-import { paymentBatchResultsRecorded, paymentFailed } from './events.js';
-import { resultsLedgerCtes } from './ledger.js';
-import type { Money } from './reconciliation.js';
-import { paymentBatches, paymentItems } from './tables.js';
+import { type BatchRow, type Caller, lockBatch, type PaymentDeps, requireStatus } from './common.js';
+import { paymentFailed } from './events.js';
+import { createPostingRecord, type ResultsAnswer } from './results.record.js';
+import { type PaymentResult, type Posted, postingSql, type Skipped, skippedSql } from './results.sql.js';
+import { paymentBatches } from './tables.js';
 
-export type Outcome = 'paid' | 'failed' | 'returned';
-
-/** One payment's result as the bank reports it, keyed by the EndToEndId it was sent with. */
-export interface PaymentResult {
-  endToEndId: string;
-  status: Outcome;
-  reasonCode?: string | undefined;
-  detail?: string | undefined;
-  bankReference?: string | undefined;
-  settledAt?: string | undefined;
-}
-
-export interface ResultsAnswer {
-  recorded: Record<Outcome, Money>;
-  /** Results already recorded exactly so: a repeated posting changes nothing. */
-  unchanged: number;
-  stillSent: number;
-}
+export type { ResultsAnswer } from './results.record.js';
+export type { Outcome, PaymentResult } from './results.sql.js';
 
 const body = (pointer: string, detail: string): FieldError => ({ in: 'body', pointer, detail });
+
+/** Duplicates, missing reason codes and settlement times in the future: 400, before anything is read. */
+function check(results: PaymentResult[], now: Date) {
+  const errors: FieldError[] = [];
+  const seen = new Map<string, number>();
+  results.forEach((r, i) => {
+    if (seen.has(r.endToEndId))
+      errors.push(body(`/results/${i}/endToEndId`, `repeats /results/${seen.get(r.endToEndId)}`));
+    seen.set(r.endToEndId, i);
+    if (r.status !== 'paid' && !r.reasonCode)
+      errors.push(body(`/results/${i}/reasonCode`, `is required for a ${r.status} payment`));
+    if (r.settledAt && new Date(r.settledAt) > now)
+      errors.push(body(`/results/${i}/settledAt`, 'must not be in the future'));
+  });
+  if (errors.length > 0) throw validationError(errors);
+}
+
+/** Of the results that changed nothing: 400 when one names no payment of the batch, 409 when one contradicts a recorded result; else how many repeat one. */
+function unchangedOf(skipped: Skipped[]): number {
+  const unknown = skipped.filter((s) => s.current === null);
+  if (unknown.length > 0)
+    throw validationError(unknown.map((s) => body(`/results/${s.i}/endToEndId`, 'is not a payment of this batch')));
+  const contradicting = skipped.filter((s) => !s.same);
+  if (contradicting.length > 0) {
+    throw conflict('Some payments already have a different result; results are final.', {
+      errors: contradicting.map((s) =>
+        body(`/results/${s.i}/status`, `the payment is ${s.current}${s.code ? ` (${s.code})` : ''} already`),
+      ),
+    });
+  }
+  return skipped.length;
+}
 
 /**
  * The bank's results for a dispatched batch: sent → paid | failed | returned, idempotent by
  * payment (a result already recorded is `unchanged`; a different one for the same payment is a
- * 409). All or nothing: any bad result refuses the whole posting. The batch row is locked, so
- * postings of one batch (and its completion) take turns; the items change in one statement, which
- * also moves their amounts in the ledger.
+ * 409). All or nothing: any bad result refuses the whole posting (the transaction rolls back).
+ * Postings of a batch run at once (a key-share lock on the batch keeps its status from changing
+ * under them; completing it waits for them): each records its payments in one statement, then
+ * takes its turn on the batch row to count them, with its history, events and audit row.
  */
 export function createResults({ db, audit, events, clock = () => new Date() }: PaymentDeps) {
+  const recordPosting = createPostingRecord({ db, events, audit });
+
   return async function postResults(
     caller: Caller,
     actor: AuditActor,
@@ -44,131 +63,69 @@ export function createResults({ db, audit, events, clock = () => new Date() }: P
     results: PaymentResult[],
   ): Promise<ResultsAnswer> {
     const now = clock();
-    const errors: FieldError[] = [];
-    const seen = new Map<string, number>();
-    results.forEach((r, i) => {
-      if (seen.has(r.endToEndId))
-        errors.push(body(`/results/${i}/endToEndId`, `repeats /results/${seen.get(r.endToEndId)}`));
-      seen.set(r.endToEndId, i);
-      if (r.status !== 'paid' && !r.reasonCode)
-        errors.push(body(`/results/${i}/reasonCode`, `is required for a ${r.status} payment`));
-      if (r.settledAt && new Date(r.settledAt) > now)
-        errors.push(body(`/results/${i}/settledAt`, 'must not be in the future'));
-    });
-    if (errors.length > 0) throw validationError(errors);
-
+    check(results, now);
     return db.transaction(async (tx) => {
-      const batch = await lockBatch(tx, caller, id);
+      const batch = await lockBatch(tx, caller, id, undefined, 'key share');
       requireStatus(batch, ['dispatched'], 'given results');
-      const ids = results.map((r) => r.endToEndId);
-      const found = await tx
-        .select({ e2e: paymentItems.endToEndId, status: paymentItems.status, code: paymentItems.resultCode })
-        .from(paymentItems)
-        .where(
-          sql`${paymentItems.batchId} = ${batch.id}::uuid and ${paymentItems.endToEndId} = any(${sql.param(ids)}::text[])`,
-        );
-      const current = new Map(found.map((f) => [f.e2e, f]));
-      const contradicting: FieldError[] = [];
-      let unchanged = 0;
-      results.forEach((r, i) => {
-        const item = current.get(r.endToEndId);
-        if (!item) errors.push(body(`/results/${i}/endToEndId`, 'is not a payment of this batch'));
-        else if (item.status === r.status && (r.status === 'paid' || item.code === r.reasonCode)) unchanged += 1;
-        else if (item.status !== 'sent') {
-          contradicting.push(
-            body(`/results/${i}/status`, `the payment is ${item.status}${item.code ? ` (${item.code})` : ''} already`),
-          );
-        }
-      });
-      if (errors.length > 0) throw validationError(errors);
-      if (contradicting.length > 0) {
-        throw conflict('Some payments already have a different result; results are final.', { errors: contradicting });
-      }
-
-      const column = <K extends keyof PaymentResult>(k: K) => sql.param(results.map((r) => r[k] ?? null));
-      const p = { batch, byClientId: actor.clientId, requestId: actor.requestId };
-      const changed = await rows<{ status: Outcome; n: number; amt: number }>(
-        tx,
-        sql`
-        with r (e2e, status, code, detail, ref, settled) as (
-          select * from unnest(${column('endToEndId')}::text[], ${column('status')}::text[], ${column('reasonCode')}::text[],
-                               ${column('detail')}::text[], ${column('bankReference')}::text[], ${column('settledAt')}::timestamptz[])
-        ),
-        upd as (
-          update payment_items i set status = r.status, result_code = r.code, result_detail = r.detail,
-            bank_reference = r.ref, result_at = coalesce(r.settled, ${now.toISOString()}::timestamptz)
-          from r where i.batch_id = ${batch.id}::uuid and i.end_to_end_id = r.e2e and i.status = 'sent'
-          returning i.id, i.region, i.status, i.amount_fen
-        ),
-        ${resultsLedgerCtes(p)}
-        select status, count(*)::int as n, coalesce(sum(amount_fen), 0)::float8 as amt from upd group by status`,
-      );
+      const [posted] = await rows<Posted>(tx, postingSql(batch, results, now, actor.clientId, actor.requestId));
+      const skipped = posted!.skipped ?? [];
+      const unchanged =
+        skipped.length === 0 ? 0 : unchangedOf(await rows<Skipped>(tx, skippedSql(batch.id, results, skipped)));
       const recorded = {
         paid: { count: 0, amountFen: 0 },
         failed: { count: 0, amountFen: 0 },
         returned: { count: 0, amountFen: 0 },
       };
-      for (const c of changed) recorded[c.status] = { count: c.n, amountFen: Number(c.amt) };
-      const [left] = await rows<{ n: number }>(
-        tx,
-        sql`select count(*)::int as n from payment_items where batch_id = ${batch.id}::uuid and status = 'sent'`,
-      );
-      const answer = { recorded, unchanged, stillSent: left!.n };
-      if (changed.length === 0) return answer;
-
+      for (const c of posted!.recorded) recorded[c.status] = { count: c.n, amountFen: Number(c.amt) };
+      const changed = results.length - skipped.length;
+      if (changed === 0) {
+        const [counted] = await rows<{ n: number }>(
+          tx,
+          sql`select result_count as n from payment_batches where id = ${id}::uuid`,
+        );
+        return { recorded, unchanged, stillSent: batch.itemCount - counted!.n };
+      }
+      // A failed payment's event has a subject of its own: written before the posting's turn.
+      await publishFailures(tx, batch, posted!.failures);
+      // The turn on the batch row: counted, then recorded, then committed.
       const [updated] = await tx
         .update(paymentBatches)
-        .set({ updatedAt: sql`now()`, version: batch.version + 1 })
+        .set({
+          resultCount: sql`${paymentBatches.resultCount} + ${changed}`,
+          version: sql`${paymentBatches.version} + 1`,
+          updatedAt: sql`now()`,
+        })
         .where(eq(paymentBatches.id, batch.id))
         .returning();
-      await addHistory(tx, batch.id, {
-        status: batch.status,
-        action: 'results_recorded',
-        detail: answer,
-        byClientId: actor.clientId,
-      });
-      await events.publish(tx, paymentBatchResultsRecorded, {
-        subject: `payment_batch/${batch.id}`,
-        region: batch.region,
-        data: { ...batchEventData(updated!), ...answer },
-      });
-      const failures = results.filter((r) => r.status !== 'paid' && current.get(r.endToEndId)!.status === 'sent');
-      if (failures.length > 0) {
-        const items = await tx
-          .select()
-          .from(paymentItems)
-          .where(
-            sql`${paymentItems.batchId} = ${batch.id}::uuid and ${paymentItems.endToEndId} = any(${sql.param(failures.map((f) => f.endToEndId))}::text[])`,
-          );
-        await events.publishMany(
-          tx,
-          paymentFailed,
-          items.map((i) => ({
-            subject: `payment/${i.id}`,
-            region: i.region,
-            data: {
-              paymentId: i.id,
-              batchId: i.batchId,
-              program: i.programCode,
-              period: i.period,
-              region: i.region,
-              enrollmentId: i.enrollmentId,
-              temporaryAssistanceId: i.temporaryAssistanceId,
-              personId: i.personId,
-              amountFen: i.amountFen,
-              status: i.status,
-              reasonCode: i.resultCode,
-            },
-          })),
-        );
-      }
-      await audit.record(tx, actor, {
-        operation: 'postPaymentResults',
-        resourceType: 'payment_batch',
-        resourceIds: [batch.id],
-        detail: answer,
-      });
+      const answer = { recorded, unchanged, stillSent: updated!.itemCount - updated!.resultCount };
+      await recordPosting(tx, actor, updated!, answer);
       return answer;
     });
   };
+
+  /** An event for each payment that failed or was returned now. */
+  async function publishFailures(tx: Executor, batch: BatchRow, failures: Posted['failures']) {
+    if (failures.length === 0) return;
+    await events.publishMany(
+      tx,
+      paymentFailed,
+      failures.map((i) => ({
+        subject: `payment/${i.id}`,
+        region: i.region,
+        data: {
+          paymentId: i.id,
+          batchId: batch.id,
+          program: batch.programCode,
+          period: batch.period,
+          region: i.region,
+          enrollmentId: i.enrollment_id,
+          temporaryAssistanceId: i.temporary_assistance_id,
+          personId: i.person_id,
+          amountFen: Number(i.amount_fen),
+          status: i.status,
+          reasonCode: i.result_code,
+        },
+      })),
+    );
+  }
 }

@@ -16,7 +16,7 @@ import { type SourceKind, sourceKinds } from '../../../src/modules/matching/tabl
 import { evaluate, type MatchedRecord } from '../../../src/modules/matching/verify.rules.js';
 import { checkResidentId } from '../../../src/modules/registry/identity.js';
 import type { ProgramStandard } from '../../../src/modules/registry/programs.service.js';
-import { testApp } from '../../helpers.js';
+import { migratedDataDir, testApp } from '../../helpers.js';
 
 const today = '2026-01-01';
 const small: CityOptions = { region: '220102', seed: 3, households: 200 };
@@ -196,9 +196,11 @@ t.test('the city is loaded into the registry and written to files', async (t) =>
 t.test('synthetic-city on the command line', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'doudi-city-cli-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // Migrated beforehand: a fresh install's first start is cli.test.ts's subject.
+  const dataDir = await migratedDataDir(t);
   const cli = (args: string[]) =>
     new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
-      const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: join(dir, 'db'), LOG_LEVEL: 'silent' };
+      const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
       delete env.DATABASE_URL;
       const cwd = fileURLToPath(new URL('../../../', import.meta.url));
       const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'synthetic-city', ...args], { cwd, env });

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
+import { rows } from '../../../src/db/client.js';
 import { json, onPostgres, testApp } from '../../helpers.js';
 import { type Batch, enrolled, http, type Reconciliation, thisMonth } from './payments.fixtures.js';
 
@@ -168,6 +169,55 @@ t.test(
         paid: { count: items.length, amountFen: chaoyangBatch.totalFen },
         ledgerAgrees: true,
       });
+    });
+
+    t.test('results: overlapping postings in opposite orders at once', async (t) => {
+      for (let i = 0; i < 60; i++) await enrolled(app, { region: '220105', benefitFen: 3_000 + i });
+      const made = json<Batch>(await post('/v1/payment-batches', city, { program: 'dibao', period, region: '220105' }));
+      await post(`/v1/payment-batches/${made.id}/submit`, city);
+      await post(`/v1/payment-batches/${made.id}/approve`, finance[0]!, {
+        itemCount: made.itemCount,
+        totalFen: made.totalFen,
+      });
+      await post(`/v1/payment-batches/${made.id}/dispatch`, bank);
+      const results = (await paymentsOf(made.id, bank)).map((item, i) =>
+        i % 10 === 3
+          ? { endToEndId: item.endToEndId, status: 'returned', reasonCode: 'AC01' }
+          : { endToEndId: item.endToEndId, status: 'paid' },
+      );
+      // Each posting shares payments with the others, in another order.
+      const postings = [results, [...results].reverse(), results.slice(0, 40).reverse(), results.slice(20)];
+      const posted = await Promise.all(
+        postings.map((r) => post(`/v1/payment-batches/${made.id}/results`, bank, { results: r })),
+      );
+      t.same(
+        posted.map((a) => a.statusCode),
+        [200, 200, 200, 200],
+        posted.map((a) => a.body).join('\n'),
+      );
+      const bodies = posted.map((a) => json<ResultsAnswer>(a));
+      const recorded = bodies.reduce((n, b) => n + b.recorded.paid.count + b.recorded.returned.count, 0);
+      t.equal(recorded, 60, 'each payment recorded once');
+      t.equal(
+        bodies.reduce((n, b) => n + b.unchanged, 0),
+        60 + 40 + 40,
+        'the rest counted unchanged',
+      );
+      // Counted in turn: what each posting left awaiting its result is what the others had not done yet.
+      const stillSent = bodies.map((b) => b.stillSent).sort((a, b) => b - a);
+      t.equal(stillSent.at(-1), 0);
+      t.equal((await post(`/v1/payment-batches/${made.id}/complete`, bank)).statusCode, 200);
+      t.match(await reconciliation(made.id, finance[0]!), {
+        pending: { count: 0 },
+        returned: { count: 6 },
+        balanced: true,
+        ledgerAgrees: true,
+      });
+      const [batch] = await rows<{ result_count: number; version: number }>(
+        app.database.db,
+        sql`select result_count, version from payment_batches where id = ${made.id}::uuid`,
+      );
+      t.equal(batch!.result_count, 60);
     });
 
     t.test('follow-ups: three at once, each failure re-issued once', async (t) => {

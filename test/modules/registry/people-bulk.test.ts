@@ -1,7 +1,4 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
 import t from 'tap';
@@ -9,7 +6,7 @@ import { openDatabase, rows } from '../../../src/db/client.js';
 import { checkResidentId } from '../../../src/modules/registry/identity.js';
 import { syntheticHouseholds } from '../../../src/modules/registry/people.seed.js';
 import { insertPersons, isDocumentTaken } from '../../../src/modules/registry/people.store.js';
-import { json, testApp } from '../../helpers.js';
+import { json, migratedDataDir, testApp } from '../../helpers.js';
 import { countPersons, residentId } from './people.fixtures.js';
 
 interface Problem {
@@ -193,8 +190,8 @@ t.test('seed-registry loads valid, unique, deterministic households', async (t) 
     syntheticHouseholds({ region: '220102', seed: 6 }, 0, 20),
   );
 
-  const dataDir = mkdtempSync(join(tmpdir(), 'doudi-seed-'));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
+  // Migrated beforehand: a fresh install's first start is cli.test.ts's subject, loading is this one's.
+  const dataDir = await migratedDataDir(t);
   const run = await cli(['seed-registry', '--households', '50', '--region', '220102', '--seed', '5'], dataDir);
   t.equal(run.code, 0, run.err);
   const done = /loaded 50 households and (\d+) persons in [\d.]+ s: \d+ households\/s, \d+ persons\/s/.exec(run.out);

@@ -1,0 +1,114 @@
+import { sql } from 'drizzle-orm';
+import t from 'tap';
+import { json, testApp } from '../../helpers.js';
+import { type Batch, enrolled, failure, http, type Payment, type ProblemBody, thisMonth } from './payments.fixtures.js';
+
+const period = thisMonth();
+
+t.test('what payments name cannot be deleted; ids and EndToEndIds follow the batch', async (t) => {
+  const { app, client } = await testApp(t);
+  const caseworker = await client('civil_affairs', { jurisdiction: '220102' });
+  const bank = await client('bank');
+  const { post, paymentsOf } = http(app);
+  const paid: Awaited<ReturnType<typeof enrolled>>[] = [];
+  for (let i = 0; i < 5; i++) paid.push(await enrolled(app, { region: '220102', benefitFen: 10_000 + i }));
+  const idle = await enrolled(app, { region: '220104' });
+  const made = await post('/v1/payment-batches', caseworker, { program: 'dibao', period, region: '220102' });
+  t.equal(made.statusCode, 201, made.body);
+  const batch = json<Batch>(made);
+  const items = await paymentsOf(batch.id, bank);
+  t.equal(items.length, 5);
+
+  t.test('payments are in enrollment order, each EndToEndId its id’s 32 hex digits', async (t) => {
+    const byEnrollment = [...items].sort((a, b) => a.enrollmentId!.localeCompare(b.enrollmentId!));
+    t.same(
+      items.map((i) => i.id),
+      byEnrollment.map((i) => i.id),
+      'listed by id, they come in enrollment order',
+    );
+    for (const item of items) {
+      t.equal(item.endToEndId, item.id.replaceAll('-', ''));
+      t.match(item.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a version 7 UUID');
+    }
+    t.equal(new Set(items.map((i) => i.endToEndId)).size, 5);
+  });
+
+  t.test('deleting a paid person, enrollment or the batch is refused by the database', async (t) => {
+    const db = app.database.db;
+    const refused = [
+      await failure(db.execute(sql`delete from persons where id = ${paid[0]!.headId}::uuid`)),
+      await failure(db.execute(sql`delete from enrollments where id = ${paid[1]!.enrollmentId}::uuid`)),
+    ];
+    t.match(refused[0], /payments name person_id/);
+    t.match(refused[1], /payments name enrollment_id/);
+    t.match(
+      await failure(
+        db.transaction(async (tx) => {
+          await tx.execute(sql`delete from payment_batch_history where batch_id = ${batch.id}::uuid`);
+          await tx.execute(sql`delete from payment_batches where id = ${batch.id}::uuid`);
+        }),
+      ),
+      /payments name batch_id/,
+    );
+    // Rows no payment names go as before.
+    await db.execute(sql`delete from enrollments where id = ${idle.enrollmentId}::uuid`);
+    await db.execute(sql`delete from persons where id = ${idle.headId}::uuid`);
+    const left = await paymentsOf(batch.id, bank);
+    t.equal(left.length, 5, 'the payments are all there');
+  });
+
+  t.test('a posting of more than 1 MiB is read (up to 10,000 results), and refused whole', async (t) => {
+    await post(`/v1/payment-batches/${batch.id}/submit`, caseworker);
+    const finance = await client('finance');
+    await post(`/v1/payment-batches/${batch.id}/approve`, finance, {
+      itemCount: batch.itemCount,
+      totalFen: batch.totalFen,
+    });
+    await post(`/v1/payment-batches/${batch.id}/dispatch`, bank);
+    const detail = '账户已销户，请核实后重新发起。'.repeat(15);
+    const results = Array.from({ length: 5_000 }, (_, i) => ({
+      endToEndId: i < items.length ? items[i]!.endToEndId : `unknown${i}`,
+      status: 'failed',
+      reasonCode: 'AC04',
+      detail,
+    }));
+    const payload = JSON.stringify({ results });
+    t.ok(Buffer.byteLength(payload) > 2 ** 20, `${Buffer.byteLength(payload)} bytes`);
+    const answer = await app.inject({
+      method: 'POST',
+      url: `/v1/payment-batches/${batch.id}/results`,
+      headers: { ...bank.headers, 'content-type': 'application/json' },
+      payload,
+    });
+    t.equal(answer.statusCode, 400, answer.body.slice(0, 500));
+    const problem = json<ProblemBody>(answer);
+    t.equal(problem.errors!.length, 5_000 - items.length);
+    t.same(problem.errors![0], {
+      in: 'body',
+      pointer: `/results/${items.length}/endToEndId`,
+      detail: 'is not a payment of this batch',
+    });
+    const after = await paymentsOf(batch.id, bank);
+    t.same(
+      after.map((p: Payment) => p.status),
+      items.map(() => 'sent'),
+      'no payment changed',
+    );
+  });
+
+  t.test('a failed payment re-issued cannot be deleted', async (t) => {
+    const results = items.map((p, i) =>
+      i === 0
+        ? { endToEndId: p.endToEndId, status: 'failed', reasonCode: 'AC04' }
+        : { endToEndId: p.endToEndId, status: 'paid' },
+    );
+    t.equal((await post(`/v1/payment-batches/${batch.id}/results`, bank, { results })).statusCode, 200);
+    t.equal((await post(`/v1/payment-batches/${batch.id}/complete`, bank)).statusCode, 200);
+    t.equal((await post(`/v1/payment-batches/${batch.id}/follow-up`, caseworker)).statusCode, 201);
+    const db = app.database.db;
+    t.match(
+      await failure(db.execute(sql`delete from payment_items where id = ${items[0]!.id}::uuid`)),
+      /payments name reissue_of/,
+    );
+  });
+});
