@@ -24,7 +24,7 @@ export interface Scope {
  * half a million index lookups took longer than a pass over persons.
  */
 const payeeJoin = sql`left join persons head on e.person_id is null and head.household_id = e.household_id and head.relationship = 'head'
-  left join lateral (select * from persons p where p.id = e.person_id limit 1) sup on true`;
+  left join lateral (select * from persons p where e.person_id is not null and p.id = e.person_id limit 1) sup on true`;
 const payee = (column: string) => sql.raw(`case when e.person_id is null then head.${column} else sup.${column} end`);
 const payeeColumns = sql`${payee('id')} as person_id, ${payee('name')} as name, ${payee('bank_name')} as bank_name,
   ${payee('bank_account_holder')} as bank_account_holder, ${payee('bank_account_sealed')} as bank_account_sealed,
