@@ -16,3 +16,4 @@ export * from '../modules/payments/tables.js';
 export * from '../modules/payments/bank.tables.js';
 export * from '../modules/care/tables.js';
 export * from '../modules/referrals/tables.js';
+export * from '../modules/contacts/tables.js';
