@@ -11,7 +11,10 @@
  * in webhook-deliveries), BENCH_LOAD_RECORDS (matching-load, default 5,000,000), BENCH_LOAD_ROUNDS
  * (default 1), BENCH_VERIFY_HOUSEHOLDS (matching-verify's city, default 100,000), BENCH_DATA_DIR
  * (where generated record files are kept between runs; default $TMPDIR/doudi-bench), BENCH_CARE_KEY_PERSONS (care-coverage's
- * key persons, default 100,000; visits are 20 a key person), BENCH_CARE_ROUNDS (default 20).
+ * key persons, default 100,000; visits are 20 a key person), BENCH_CARE_ROUNDS (default 20),
+ * BENCH_CONTACTS_PERSONS (contacts-assemble's city, default 400,000), BENCH_CONTACTS_VISITS (default
+ * 2,000,000), BENCH_CONTACTS_HOUSEHOLD (the case's household, default 40), BENCH_CONTACTS_CASE_VISITS
+ * (default 5,000), BENCH_CONTACTS_ROUNDS (default 20).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -20,6 +23,7 @@ import { format } from 'prettier';
 import { type Figures, httpTable, type ScenarioResult } from './lib.js';
 import { scenarioAuditedGet } from './scenarios/audited-get.js';
 import { scenarioCareCoverage } from './scenarios/care-coverage.js';
+import { scenarioContactsAssemble } from './scenarios/contacts-assemble.js';
 import { scenarioFeedReads } from './scenarios/feed-reads.js';
 import { scenarioMatchingRuns } from './scenarios/matching-runs.js';
 import { scenarioMatchingLoad } from './scenarios/matching-load.js';
@@ -46,6 +50,7 @@ const scenarios: Record<string, (url: string) => Promise<ScenarioResult>> = {
   'payments-generate': scenarioPaymentsGenerate,
   'payments-results': scenarioPaymentsResults,
   'care-coverage': scenarioCareCoverage,
+  'contacts-assemble': scenarioContactsAssemble,
 };
 
 const only = process.env.BENCH_ONLY?.split(',')

@@ -70,6 +70,8 @@ import { type BankService, createBankService } from './modules/payments/bank.ser
 import { PAIN001_RENDER_JOB } from './modules/payments/bank.render.js';
 import { referralRoutes } from './modules/referrals/routes.js';
 import { createReferralService, type ReferralService } from './modules/referrals/service.js';
+import { contactHandoffRoutes } from './modules/contacts/routes.js';
+import { type ContactService, createContactService } from './modules/contacts/service.js';
 
 export const version = '0.1.0';
 
@@ -99,6 +101,7 @@ export interface Services {
   inKind: InKindService;
   care: CareService;
   referrals: ReferralService;
+  contacts: ContactService;
 }
 
 declare module 'fastify' {
@@ -221,7 +224,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const bank = createBankService({ db, audit, regions, pii, programs, payments });
   const inKind = createInKindService({ db, audit, events, regions, people, assistance: temporaryAssistance });
   const care = createCareService({ db, audit, events, regions, pii });
-  const referrals = createReferralService({ db, audit, events, pii, policies, welfareContacts });
+  // Before referrals: a referral's outcome confirmed opens the case's close-contact handoff in its transaction.
+  const contacts = createContactService({ db, audit, events, pii, policies });
+  const referrals = createReferralService({
+    db,
+    audit,
+    events,
+    pii,
+    policies,
+    welfareContacts,
+    onConfirmed: contacts.onReferralConfirmed,
+  });
   jobs.register(MATCHING_RUN_JOB, matchingRuns.perform, { onFailure: matchingRuns.failed });
   jobs.register(PAIN001_RENDER_JOB, bank.renderJob);
   app.decorate('services', {
@@ -249,6 +262,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     inKind,
     care,
     referrals,
+    contacts,
   });
   app.addHook('onClose', async () => webhooks.stop());
 
@@ -308,6 +322,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(inKindRoutes, { inKind });
   await app.register(careRoutes, { care });
   await app.register(referralRoutes, { referrals });
+  await app.register(contactHandoffRoutes, { contacts });
 
   if (options.background ?? config.JOBS_ENABLED) startBackground(app, config);
   return app;

@@ -1,5 +1,5 @@
-import type { Db } from '../../db/client.js';
-import type { AuditService } from '../../platform/audit/service.js';
+import type { Db, Executor } from '../../db/client.js';
+import type { AuditActor, AuditService } from '../../platform/audit/service.js';
 import type { FieldError } from '../../platform/errors.js';
 import type { EventService } from '../../platform/events/service.js';
 import type { VisitLookup } from '../care/visits.lookup.js';
@@ -28,6 +28,8 @@ export interface ReferralDeps {
   welfareContacts: WelfareContactService;
   /** The care module's read of visits; made from `db` when not given. */
   visits?: VisitLookup;
+  /** A referral's outcome became confirmed: called in the confirmation's transaction (the close-contact handoff opens there). */
+  onConfirmed?: (tx: Executor, referral: ReferralRow, actor: AuditActor) => Promise<void>;
   clock?: () => Date;
 }
 

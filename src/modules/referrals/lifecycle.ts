@@ -72,7 +72,7 @@ function check(row: ReferralRow, s: Act, rule: Rule) {
 }
 
 /** The referral's lifecycle: each action from given statuses, with a step, an event and an audit row, in one transaction. */
-export function createLifecycle({ db, audit, events, clock }: Deps) {
+export function createLifecycle({ db, audit, events, clock, onConfirmed }: Deps) {
   async function step(s: Act, rule: Rule, work: (row: ReferralRow, now: Date) => Done): Promise<ReferralRow> {
     return db.transaction(async (tx) => {
       const current = await lockReferral(tx, s);
@@ -108,6 +108,7 @@ export function createLifecycle({ db, audit, events, clock }: Deps) {
         personIds: [r.personId],
         detail: { from: current.status, to: rule.to },
       });
+      if (rule.to === 'confirmed') await onConfirmed(tx, r, s.actor);
       return r;
     });
   }

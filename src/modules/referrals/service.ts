@@ -21,6 +21,7 @@ export function createReferralService(deps: ReferralDeps) {
   const full = {
     ...deps,
     visits: deps.visits ?? createVisitLookup({ db: deps.db }),
+    onConfirmed: deps.onConfirmed ?? (async () => {}),
     clock: deps.clock ?? (() => new Date()),
   };
   const { pii, clock } = full;
