@@ -173,6 +173,21 @@ export async function dispatchedBatch(port: number, city: PaymentsCity, period: 
       totalFen: batch.totalFen,
     }),
   );
+  // Dispatch needs the fund account the batch is paid from: the city's, set once (409 when it is).
+  await call(
+    port,
+    city.finance.key,
+    '/v1/payment-payer-accounts',
+    {
+      program: 'dibao',
+      region: '2201',
+      accountName: '长春市城乡低保资金专户',
+      accountNumber: '22050161000800000111',
+      bankName: '中国农业银行长春分行',
+      bankBic: 'ABOCCNBJ220',
+    },
+    [201, 409],
+  );
   const dispatch = await timed(() => call(port, city.bank.key, `/v1/payment-batches/${batch.id}/dispatch`, {}));
   return {
     batch,

@@ -197,14 +197,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const people = createPeopleService({ db, audit, events, regions, pii });
   const programs = createProgramService({ db, audit, events, regions });
   const policies = createPolicyService({ db, audit, events, regions });
-  const temporaryAssistance = createTemporaryAssistanceService({ db, audit, events, regions, programs, policies });
-  const welfareContacts = createWelfareContactService({ db, audit, events, assistance: temporaryAssistance });
-  const applications = createApplicationService({ db, audit, events, programs, policies, people });
-  const enrollments = createEnrollmentService({ db, audit, events });
-  const reviews = createReviewService({ db, audit, events, programs });
-  const verifications = createVerificationService({ db, audit, events, programs, applications });
-  const matchingSources = createSourceService({ database, audit, events, regions, clients, pii });
-  const matchingRuns = createRunService({ db, audit, events, jobs, regions, programs });
+  // Before temporary assistance: cancelling a grant withdraws its payment.
   const payments = createPaymentService({
     db,
     audit,
@@ -221,6 +214,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         region: batch.region,
       }),
   });
+  const temporaryAssistance = createTemporaryAssistanceService({
+    db,
+    audit,
+    events,
+    regions,
+    programs,
+    policies,
+    payments,
+  });
+  const welfareContacts = createWelfareContactService({ db, audit, events, assistance: temporaryAssistance });
+  const applications = createApplicationService({ db, audit, events, programs, policies, people });
+  const enrollments = createEnrollmentService({ db, audit, events });
+  const reviews = createReviewService({ db, audit, events, programs });
+  const verifications = createVerificationService({ db, audit, events, programs, applications });
+  const matchingSources = createSourceService({ database, audit, events, regions, clients, pii });
+  const matchingRuns = createRunService({ db, audit, events, jobs, regions, programs });
   const bank = createBankService({ db, audit, regions, pii, programs, payments });
   const inKind = createInKindService({ db, audit, events, regions, people, assistance: temporaryAssistance });
   const care = createCareService({ db, audit, events, regions, pii });

@@ -1,7 +1,14 @@
 import { and, asc, eq, gt, type SQL, sql } from 'drizzle-orm';
 import type { Db, Executor } from '../../db/client.js';
 import type { AuditActor, AuditService } from '../../platform/audit/service.js';
-import { conflict, type FieldError, notFound, ProblemError, validationError } from '../../platform/errors.js';
+import {
+  conflict,
+  type FieldError,
+  notFound,
+  ProblemError,
+  unprocessable,
+  validationError,
+} from '../../platform/errors.js';
 import { etagOf } from '../../platform/http.js';
 import { effectiveRegionPrefix, inJurisdiction, type Jurisdictional } from '../../platform/jurisdiction.js';
 import type { RegionService } from '../../platform/regions/service.js';
@@ -33,6 +40,28 @@ const fieldsOf = (input: PayerAccountFields) => ({
   bankBic: input.bankBic ?? null,
   bankCnaps: input.bankCnaps ?? null,
 });
+
+/** The account a batch of `program` for `region` is paid from: the longest region prefix; null when none. */
+export async function payerAccountFor(
+  executor: Executor,
+  program: string,
+  region: string,
+): Promise<PayerAccountRow | null> {
+  const [row] = await executor
+    .select()
+    .from(a)
+    .where(and(eq(a.programCode, program), sql`${region} like ${a.region} || '%'`))
+    .orderBy(sql`length(${a.region}) desc`)
+    .limit(1);
+  return row ?? null;
+}
+
+/** 422 naming the payer account missing (program and region); `what` says what cannot be done without it. */
+export const noPayerAccount = (program: string, region: string, what: string) =>
+  unprocessable(
+    `${what}: no payer account is set for ${program} in ${region} or a region containing it. Finance sets one with POST /v1/payment-payer-accounts.`,
+    { missing: 'payerAccount', program, region },
+  );
 
 /**
  * The fund accounts payments are made from, one per program and region, kept by finance. A batch is
@@ -152,18 +181,7 @@ export function createPayerAccounts({ db, audit, regions }: { db: Db; audit: Aud
     });
   }
 
-  /** The account a batch of `program` for `region` is paid from: the longest region prefix; null when none. */
-  async function payerFor(executor: Executor, program: string, region: string): Promise<PayerAccountRow | null> {
-    const [row] = await executor
-      .select()
-      .from(a)
-      .where(and(eq(a.programCode, program), sql`${region} like ${a.region} || '%'`))
-      .orderBy(sql`length(${a.region}) desc`)
-      .limit(1);
-    return row ?? null;
-  }
-
-  return { list, get, create, replace, payerFor };
+  return { list, get, create, replace, payerFor: payerAccountFor };
 }
 
 export type PayerAccounts = ReturnType<typeof createPayerAccounts>;

@@ -3,10 +3,10 @@ import { inflateRaw } from 'node:zlib';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import type { Db, Executor } from '../../db/client.js';
 import type { AuditActor, AuditService } from '../../platform/audit/service.js';
-import { invalidState, unprocessable } from '../../platform/errors.js';
+import { invalidState } from '../../platform/errors.js';
 import type { ProgramService } from '../registry/programs.service.js';
 import type { PiiProtector } from '../registry/sensitive.js';
-import type { PayerAccounts } from './bank.accounts.js';
+import { noPayerAccount, type PayerAccounts } from './bank.accounts.js';
 import { itemsOf } from './bank.items.js';
 import { documentEnd, documentStart, type FileHeader, messageIdOf, PAIN001_NAME, transaction } from './bank.pain001.js';
 import { paymentBatchFileParts, paymentBatchFiles } from './bank.tables.js';
@@ -51,12 +51,7 @@ export function createBatchFiles({ db, audit, pii, programs, accounts, batchOf }
     const [pinned] = await tx.select().from(paymentBatchFiles).where(eq(paymentBatchFiles.batchId, batch.id));
     if (pinned) return pinned;
     const payer = await accounts.payerFor(tx, batch.programCode, batch.region);
-    if (!payer) {
-      throw unprocessable(
-        `No payer account is set for ${batch.programCode} in ${batch.region} or a region containing it: finance sets one with POST /v1/payment-payer-accounts.`,
-        { program: batch.programCode, region: batch.region },
-      );
-    }
+    if (!payer) throw noPayerAccount(batch.programCode, batch.region, 'The payment file cannot be made');
     await tx
       .insert(paymentBatchFiles)
       .values({

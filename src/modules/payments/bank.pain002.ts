@@ -226,11 +226,14 @@ const repeatable = new Set(['OrgnlPmtInfAndSts', 'TxInfAndSts', 'StsRsnInf', 'Ad
 // ─── What the statuses mean ─────────────────────────────────────────────────
 
 /**
- * Final statuses: accepted (ACSC settled, ACCP accepted, ACWC accepted with change) is paid,
- * RJCT failed. Received, technically accepted, in settlement, pending or partial (RCVD, ACTC, ACSP,
- * PDNG, PART) record nothing yet: the bank reports again when the payment is settled or refused.
+ * Final statuses (ISO 20022 ExternalPaymentTransactionStatus1Code): ACSC (AcceptedSettlementCompleted)
+ * and ACWC (AcceptedWithChange) are paid, RJCT failed. The others record nothing yet, the bank
+ * reporting again when the payment is settled or refused: RCVD received, ACTC technical validation
+ * passed, ACCP AcceptedCustomerProfile (the technical and profile checks, the debtor's account and
+ * funds, passed: an acceptance for execution, not a settlement), ACSP settlement in process, PDNG
+ * pending, PART some accepted.
  */
-const outcomes: Record<string, Outcome> = { ACSC: 'paid', ACCP: 'paid', ACWC: 'paid', RJCT: 'failed' };
+const outcomes: Record<string, Outcome> = { ACSC: 'paid', ACWC: 'paid', RJCT: 'failed' };
 const transactionCodes = new Set(['ACTC', 'RJCT', 'PDNG', 'ACCP', 'ACSP', 'ACSC', 'ACWC']);
 const groupCodes = new Set([...transactionCodes, 'PART', 'RCVD']);
 const reasonCode = /^[A-Z0-9]{2,4}$/;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { timestamp } from '../../platform/http.js';
 import { programCodes } from '../registry/programs.rules.js';
+import { ACCOUNT_NUMBER_MAX_DIGITS, accountNumberProblem } from '../registry/people.schemas.js';
 import { regionCode } from '../registry/programs.schemas.js';
 import type { PayerAccountRow } from './bank.accounts.js';
 
@@ -16,11 +17,12 @@ const payerFields = {
   accountNumber: z
     .string()
     .max(100)
-    .refine(
-      (v) => /^[0-9][0-9 ]*[0-9]$/.test(v) && /^[0-9]{6,34}$/.test(v.replace(/\s+/g, '')),
-      'must be the account number: 6 to 34 digits, optionally grouped by spaces',
-    )
-    .describe('The account number (DbtrAcct): 6 to 34 digits; spaces are dropped'),
+    .superRefine((value, ctx) => {
+      // The registry's rule for every account number: 6 to 34 digits (ISO 20022 carries 34).
+      const problem = accountNumberProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .describe(`The account number (DbtrAcct): 6 to ${ACCOUNT_NUMBER_MAX_DIGITS} digits; spaces are dropped`),
   bankName: z.string().trim().min(1).max(140).describe('The bank holding the account (DbtrAgt/FinInstnId/Nm)'),
   bankBic: z
     .string()
@@ -93,6 +95,6 @@ export const StatusReportAnswerSchema = z
     interim: z
       .number()
       .int()
-      .describe('Transactions reported with a status that is not final yet (ACTC, ACSP, PDNG): nothing recorded'),
+      .describe('Transactions reported with a status that is not final yet (ACTC, ACCP, ACSP, PDNG): nothing recorded'),
   })
   .meta({ id: 'PaymentStatusReportAnswer' });

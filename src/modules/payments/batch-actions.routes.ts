@@ -89,11 +89,12 @@ export const paymentBatchActionRoutes: FastifyPluginAsyncZod<{ payments: Payment
     operationId: 'dispatchPaymentBatch',
     summary: 'Collect an approved batch for payment',
     description:
-      '`approved` → `dispatched`: the bank takes the batch; its payments are `sent`. Publishes `payment_batch.dispatched`.',
+      '`approved` → `dispatched`: the bank takes the batch; its payments are `sent`. Only when a payer account is set for the batch’s program and region (the account its pain.001 debits: the program’s account whose region is the longest prefix of the batch’s): otherwise 422 `unprocessable-request` naming the `program` and `region` missing one (finance sets it with `POST /v1/payment-payer-accounts`), and the batch stays `approved`. Publishes `payment_batch.dispatched`.',
     scope: 'payments:execute',
     tags: ['Bank'],
     body: NoteBody,
     act: (s) => payments.dispatch(s),
+    statuses: [422],
   });
   action({
     name: 'complete',

@@ -108,3 +108,16 @@ export const paymentBatchReconciled = defineEvent({
   summary: 'A completed batch was reconciled: declared = paid + failed + returned, to the fen, and the ledger agrees',
   data: batchData.extend({ paid: money, failed: money, returned: money }),
 });
+
+export const paymentBatchCancelled = defineEvent({
+  type: 'payment_batch.cancelled',
+  scope: 'payments:read',
+  summary:
+    'A batch was cancelled before the bank collected it: the temporary-assistance grant it pays was cancelled, so its payments are withdrawn (and, once approved, its funds given back in the ledger)',
+  data: batchData.extend({
+    previousStatus: z.enum(batchStatuses).describe('draft, submitted or approved'),
+    temporaryAssistanceId: z.uuid().describe('The grant cancelled'),
+    reason: z.string().describe('Why the grant was cancelled'),
+    withdrawn: money.describe('The payments withdrawn'),
+  }),
+});

@@ -1,4 +1,4 @@
-import { inArray, sql } from 'drizzle-orm';
+import { inArray, type SQL, sql } from 'drizzle-orm';
 import { type Executor, rows } from '../../db/client.js';
 import type { AuditActor } from '../../platform/audit/service.js';
 import { conflict, type FieldError, unprocessable, validationError } from '../../platform/errors.js';
@@ -30,6 +30,14 @@ export function createFollowUps(deps: PaymentDeps) {
     });
     if (new Set(itemIds).size !== itemIds.length) errors.push(body('/itemIds', 'must not repeat a payment'));
     if (errors.length > 0) throw validationError(errors);
+    const withdrawn = await cancelledGrantsOf(tx, sql`f.id = any(${sql.param(itemIds)}::uuid[])`);
+    if (withdrawn.length > 0) {
+      throw conflict('Some of these payments are of temporary assistance cancelled since: they are not re-issued.', {
+        errors: withdrawn.map((w) =>
+          body(`/itemIds/${itemIds.indexOf(w.id)}`, `pays temporary assistance ${w.grant_id}, cancelled since`),
+        ),
+      });
+    }
     const reissued = await tx
       .select({ of: paymentItems.reissueOf, batchId: paymentItems.batchId })
       .from(paymentItems)
@@ -43,6 +51,16 @@ export function createFollowUps(deps: PaymentDeps) {
       });
     }
   }
+
+  /** Failed or returned payments (`f`, where `which`) not re-issued, of a grant cancelled since. */
+  const cancelledGrantsOf = (tx: Executor, which: SQL) =>
+    rows<{ id: string; grant_id: string }>(
+      tx,
+      sql`select f.id, g.id as grant_id from payment_items f join temporary_assistance g on g.id = f.temporary_assistance_id
+          where ${which} and f.status in ('failed','returned') and g.status = 'cancelled'
+            and not exists (select 1 from payment_items r where r.reissue_of = f.id)
+          order by f.id`,
+    );
 
   /** Batches already re-issuing the batch's failed payments. */
   const reissuing = (tx: Executor, originalId: string) =>
@@ -91,6 +109,13 @@ export function createFollowUps(deps: PaymentDeps) {
             excludedByReason,
             excluded,
           });
+        }
+        const withdrawn = await cancelledGrantsOf(tx, sql`f.batch_id = ${original.id}::uuid`);
+        if (withdrawn.length > 0) {
+          throw conflict(
+            'Nothing left to re-issue: the failed payments not re-issued are of temporary assistance cancelled since, which is not paid.',
+            { cancelledTemporaryAssistanceIds: withdrawn.map((w) => w.grant_id) },
+          );
         }
         const followUps = (await reissuing(tx, original.id)).map((r) => r.batch_id);
         throw conflict(

@@ -125,10 +125,15 @@ function fill(s: Scope, cand: SQL, onConflict: boolean): SQL {
 export const regularBatchSql = (s: Scope, regionPattern: string) =>
   fill(s, enrollmentCandidates(s, sql`e.region like ${regionPattern}`), false);
 
+/** Failed payment `f` is not of a temporary-assistance grant cancelled since (grants.ts): those are not re-issued. */
+const grantNotCancelled = sql`not exists (select 1 from temporary_assistance g
+  where g.id = f.temporary_assistance_id and g.status not in ('granted','completed'))`;
+
 /**
  * A follow-up batch of `originalId`: its failed and returned payments not re-issued yet (to the
- * same payee, at the same amount, to the account on file now), and those it could not re-issue
- * itself; optionally only `itemIds`; and the enrollments it left out that can be paid now.
+ * same payee, at the same amount, to the account on file now; not those of a grant cancelled
+ * since), and those it could not re-issue itself; optionally only `itemIds`; and the enrollments it
+ * left out that can be paid now.
  */
 export function followUpBatchSql(s: Scope, originalId: string, itemIds: string[] | null) {
   const only = itemIds ? sql`and f.id = any(${sql.param(itemIds)}::uuid[])` : sql``;
@@ -142,7 +147,8 @@ export function followUpBatchSql(s: Scope, originalId: string, itemIds: string[]
     where (f.batch_id = ${originalId}::uuid or f.id in (
              select x.failed_item_id from payment_exclusions x where x.batch_id = ${originalId}::uuid))
       and f.status in ('failed','returned') ${only}
-      and not exists (select 1 from payment_items r where r.reissue_of = f.id)`;
+      and not exists (select 1 from payment_items r where r.reissue_of = f.id)
+      and ${grantNotCancelled}`;
   if (itemIds) return fill(s, reissues, true);
   const leftOut = enrollmentCandidates(
     s,

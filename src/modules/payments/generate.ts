@@ -140,6 +140,15 @@ export function createGeneration(deps: PaymentDeps) {
     const policy = own?.greenChannelHours ? own : await policies.inForce(grant.region, businessDateOf(grantedAt));
     const hours = policy?.greenChannelHours ?? null;
     const made = await db.transaction(async (tx) => {
+      // The grant as it stands, held until this commits: a cancellation under way is waited for
+      // (then refused here), and one that comes later finds this payment (grants.ts).
+      const [held] = await rows<{ status: string }>(
+        tx,
+        sql`select status from temporary_assistance where id = ${grantId}::uuid for share`,
+      );
+      if (held!.status !== 'granted' && held!.status !== 'completed') {
+        throw invalidState(`The assistance is ${held!.status}; only granted assistance is paid.`, held!.status);
+      }
       const [inserted] = await tx
         .insert(paymentBatches)
         .values({

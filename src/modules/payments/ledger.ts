@@ -1,14 +1,16 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { type Executor, rows } from '../../db/client.js';
 import type { BatchRow } from './common.js';
-import type { LedgerAccount } from './tables.js';
+import type { JournalKind, LedgerAccount } from './tables.js';
 
 /**
  * The double-entry journal of payments. Accounts, in fen:
  * - `allocated`: credited when finance approves a batch (the funds it allocates);
  * - `pending`: debited by the approval (owed to payees), credited as the bank reports results;
  * - `paid`, `failed`, `returned`: debited by the bank's results.
- * So for any batch, allocated = pending + paid + failed + returned. Entries are kept per batch and
+ * So for any batch, allocated = pending + paid + failed + returned. A batch cancelled after its
+ * approval (its grant cancelled before the bank had it) is given back by a `withdrawal`: allocated
+ * debited, pending credited, so that both return to zero. Entries are kept per batch and
  * payee region (the items are the subledger); each journal transaction balances, which a deferred
  * constraint trigger checks at commit (migration payments_ledger), and nothing is ever changed.
  */
@@ -22,7 +24,7 @@ interface Posting {
 }
 
 /** The journal row of a posting, as a CTE `j` (inserted only when `when` holds). */
-const journalCte = (p: Posting, kind: 'approval' | 'results', when: SQL = sql`true`) => sql`
+const journalCte = (p: Posting, kind: JournalKind, when: SQL = sql`true`) => sql`
   j as (
     insert into payment_journal (batch_id, kind, by_client_id, request_id)
     select ${p.batch.id}::uuid, ${kind}, ${p.byClientId}::uuid, ${p.requestId} where ${when}
@@ -45,6 +47,22 @@ export async function postApproval(tx: Executor, p: Posting) {
       from payment_items where batch_id = ${p.batch.id}::uuid and status = 'pending' group by region
     )
     ${entriesInsert(p, 'allocated')}`);
+}
+
+/**
+ * Withdrawal: the reverse of the approval for the payments still pending (a cancelled batch's, about
+ * to be cancelled): what was owed to payees (pending, credited) goes back to the funds (allocated,
+ * debited), per payee region. Nothing is written when nothing is pending.
+ */
+export async function postWithdrawal(tx: Executor, p: Posting) {
+  const pending = sql`select 1 from payment_items where batch_id = ${p.batch.id}::uuid and status = 'pending'`;
+  await tx.execute(sql`
+    with ${journalCte(p, 'withdrawal', sql`exists (${pending})`)},
+    agg as (
+      select region, 'allocated'::text as account, sum(amount_fen)::bigint as amt
+      from payment_items where batch_id = ${p.batch.id}::uuid and status = 'pending' group by region
+    )
+    ${entriesInsert(p, 'pending')}`);
 }
 
 /**

@@ -3,6 +3,7 @@ import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import { type Executor, rows } from '../../db/client.js';
 import type { AuditActor } from '../../platform/audit/service.js';
 import { conflict } from '../../platform/errors.js';
+import { noPayerAccount, payerAccountFor } from './bank.accounts.js';
 import type { EventDefinition } from '../../platform/events/catalogue.js';
 import {
   addHistory,
@@ -166,7 +167,10 @@ export function createLifecycle({ db, audit, events, clock = () => new Date(), o
       },
     );
 
-  /** The bank collects an approved batch: its payments are sent. */
+  /**
+   * The bank collects an approved batch: its payments are sent. Only with a payer account set for
+   * the batch's program and region, which its pain.001 debits (422 otherwise; the batch stays approved).
+   */
   const dispatch = (s: Step) =>
     step(
       s,
@@ -179,6 +183,9 @@ export function createLifecycle({ db, audit, events, clock = () => new Date(), o
         operation: 'dispatchPaymentBatch',
       },
       async (tx, batch) => {
+        if (!(await payerAccountFor(tx, batch.programCode, batch.region))) {
+          throw noPayerAccount(batch.programCode, batch.region, 'The batch cannot be dispatched; it stays approved');
+        }
         await tx
           .update(paymentItems)
           .set({ status: 'sent', sentAt: sql`now()` })

@@ -49,13 +49,13 @@ const reissuedBy = sql<string | null>`(select r.id from payment_items r where r.
 
 /**
  * The status every payment of the batch has, when its own status says so: none has moved before
- * dispatch (a rejection cancels them all; dispatch sends them all) nor before the bank's first
+ * dispatch (a rejection or a cancellation cancels them all; dispatch sends them all) nor before the bank's first
  * result. The batch's declared count and total are then its payments' (a big batch is not counted
  * again at each step).
  */
 function uniformStatus(batch: BatchRow): ItemStatus | null {
   if (batch.status === 'draft' || batch.status === 'submitted' || batch.status === 'approved') return 'pending';
-  if (batch.status === 'rejected') return 'cancelled';
+  if (batch.status === 'rejected' || batch.status === 'cancelled') return 'cancelled';
   if (batch.status === 'dispatched' && batch.resultCount === 0) return 'sent';
   return null;
 }

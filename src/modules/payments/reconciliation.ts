@@ -9,7 +9,10 @@ export interface Money {
   amountFen: number;
 }
 
-/** Declared = paid + failed + returned + pending (+ cancelled, a rejected batch's), to the fen; the ledger agrees. */
+/**
+ * Declared = paid + failed + returned + pending (+ cancelled: a rejected or cancelled batch's), to
+ * the fen; the ledger agrees.
+ */
 export interface Reconciliation {
   declared: Money;
   paid: Money;
@@ -30,7 +33,10 @@ const zero = (): Money => ({ count: 0, amountFen: 0 });
 const add = (a: Money, b: Money): Money => ({ count: a.count + b.count, amountFen: a.amountFen + b.amountFen });
 const equal = (a: Money, b: Money) => a.count === b.count && a.amountFen === b.amountFen;
 
-/** Statuses whose batch has been approved: its funds are in the ledger. */
+/**
+ * Statuses whose batch has been approved: its funds are in the ledger. A batch cancelled after its
+ * approval had its funds given back (a withdrawal): nothing is left in its ledger.
+ */
 const allocated = new Set(['approved', 'dispatched', 'completed', 'reconciled']);
 
 /** Items by status and re-issues, per batch. */

@@ -130,7 +130,11 @@ const batchFields = {
   program,
   period,
   region: z.string(),
-  status: z.enum(batchStatuses),
+  status: z
+    .enum(batchStatuses)
+    .describe(
+      'draft → submitted → approved | rejected → dispatched → completed → reconciled; cancelled: the temporary-assistance grant it pays was cancelled before the bank collected it (its payment withdrawn)',
+    ),
   expedited: z.boolean().describe('Green channel'),
   deadline: timestamp.nullable().describe('To be completed by then (the policy’s greenChannelHours)'),
   overdue: z.boolean().describe('Past the deadline and not completed'),
@@ -170,7 +174,9 @@ export const BatchSchema = z
           status: z.enum(batchStatuses),
           action: z
             .string()
-            .describe('generated, submitted, approved, rejected, dispatched, results_recorded, completed, reconciled'),
+            .describe(
+              'generated, submitted, approved, rejected, dispatched, results_recorded, completed, reconciled, cancelled',
+            ),
           note: z.string().nullable(),
           detail: z.record(z.string(), z.unknown()).nullable(),
           by: z.uuid().nullable(),
@@ -231,7 +237,9 @@ const reconciliationFields = {
   failed: Money,
   returned: Money,
   pending: Money.describe('Awaiting a result (pending or sent)'),
-  cancelled: Money.describe('Payments of a rejected batch'),
+  cancelled: Money.describe(
+    'Payments of a rejected batch, or withdrawn with their temporary-assistance grant (a cancelled batch)',
+  ),
   reissued: Money.describe('Failed or returned payments re-issued in a follow-up batch'),
   outstandingFailures: Money.describe('Failed or returned payments not re-issued'),
   balanced: z.boolean().describe('declared = paid + failed + returned + pending + cancelled, in count and fen'),

@@ -4,6 +4,7 @@ import type { ProgramCode } from '../registry/programs.rules.js';
 import { type Caller, type PaymentDeps, seesAccounts } from './common.js';
 import { createFollowUps } from './follow-up.js';
 import { createGeneration } from './generate.js';
+import { createGrantPayments } from './grants.js';
 import { createLifecycle } from './lifecycle.js';
 import { createQueries } from './queries.js';
 import { reconcileBatches, total } from './reconciliation.js';
@@ -73,6 +74,7 @@ export function createPaymentService(deps: PaymentDeps) {
     ...generation,
     ...createFollowUps(deps),
     ...createLifecycle(deps),
+    ...createGrantPayments(deps),
     postResults: createResults(deps),
     batchReconciliation,
     periodReconciliation,

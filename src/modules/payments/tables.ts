@@ -30,15 +30,18 @@ export const batchStatuses = [
   'dispatched',
   'completed',
   'reconciled',
+  'cancelled',
 ] as const;
 export const itemStatuses = ['pending', 'sent', 'paid', 'failed', 'returned', 'cancelled'] as const;
 export const ledgerAccounts = ['allocated', 'pending', 'paid', 'failed', 'returned'] as const;
+export const journalKinds = ['approval', 'results', 'withdrawal'] as const;
 export const exclusionReasons = ['no_bank_account', 'no_payee', 'no_standard', 'zero_amount'] as const;
 
 export type BatchKind = (typeof batchKinds)[number];
 export type BatchStatus = (typeof batchStatuses)[number];
 export type ItemStatus = (typeof itemStatuses)[number];
 export type LedgerAccount = (typeof ledgerAccounts)[number];
+export type JournalKind = (typeof journalKinds)[number];
 export type ExclusionReason = (typeof exclusionReasons)[number];
 
 const list = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(','));
@@ -49,8 +52,10 @@ const periodCheck = (column: unknown) => sql`${column} ~ '^[0-9]{4}-(0[1-9]|1[0-
  * A payment batch (measure 3): the payments of one program, period (YYYY-MM) and region, generated
  * from the active enrollments (`regular`), the failed and returned payments of an earlier batch
  * re-issued (`follow_up`), or one emergency payment of a temporary-assistance grant (`emergency`).
- * Status: draft → submitted → approved | rejected → dispatched → completed → reconciled. The batch
- * declares its count and total; finance approves by echoing them. Steps: `payment_batch_history`.
+ * Status: draft → submitted → approved | rejected → dispatched → completed → reconciled; draft,
+ * submitted or approved → cancelled when the temporary-assistance grant it pays is cancelled before
+ * the bank has it (grants.ts). The batch declares its count and total; finance approves by echoing
+ * them. Steps: `payment_batch_history`.
  */
 export const paymentBatches = pgTable(
   'payment_batches',
@@ -125,7 +130,7 @@ export const paymentBatchHistory = pgTable(
       .references(() => paymentBatches.id),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
     status: text('status').notNull(),
-    /** generated, submitted, approved, rejected, dispatched, results_recorded, completed, reconciled */
+    /** generated, submitted, approved, rejected, dispatched, results_recorded, completed, reconciled, cancelled */
     action: text('action').notNull(),
     note: text('note'),
     detail: jsonb('detail').$type<Record<string, unknown>>(),
@@ -137,8 +142,9 @@ export const paymentBatchHistory = pgTable(
 /**
  * One payment of a batch: to one payee (the household's head, or the person supported), for one
  * enrollment (or temporary-assistance grant), program and period. Status: pending → sent → paid |
- * failed | returned; cancelled when its batch is rejected. The payee's account is copied, sealed,
- * when the payment is made up, so what finance approves is what the bank pays.
+ * failed | returned; cancelled when its batch is rejected, or with its grant (grants.ts). The
+ * payee's account is copied, sealed, when the payment is made up, so what finance approves is what
+ * the bank pays.
  *
  * No foreign keys: a month's batch inserts half a million rows in one statement, and checking a
  * foreign key is a query per row that also locks the row it names (FOR KEY SHARE), so the checks
@@ -261,13 +267,14 @@ export const paymentJournal = pgTable(
     batchId: uuid('batch_id')
       .notNull()
       .references(() => paymentBatches.id),
-    kind: text('kind').$type<'approval' | 'results'>().notNull(),
+    /** approval allocates a batch's funds; results move them; withdrawal gives a cancelled batch's back. */
+    kind: text('kind').$type<JournalKind>().notNull(),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
     byClientId: uuid('by_client_id').references(() => clients.id),
     requestId: text('request_id'),
   },
   (t) => [
-    check('payment_journal_kind_check', sql`${t.kind} in ('approval','results')`),
+    check('payment_journal_kind_check', sql`${t.kind} in (${list(journalKinds)})`),
     index('payment_journal_batch_idx').on(t.batchId, t.at),
     // A batch's funds are allocated once.
     uniqueIndex('payment_journal_approval_once_idx')

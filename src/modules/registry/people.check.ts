@@ -3,7 +3,15 @@ import type { FieldError } from '../../platform/errors.js';
 import { inJurisdiction, type Jurisdictional } from '../../platform/jurisdiction.js';
 import type { RegionService } from '../../platform/regions/service.js';
 import { checkResidentId, normaliseDocumentNumber } from './identity.js';
-import type { IdType, NewHousehold, NewMember, NewPerson, Relationship, SelfCare } from './people.schemas.js';
+import {
+  accountNumberProblem,
+  type IdType,
+  type NewHousehold,
+  type NewMember,
+  type NewPerson,
+  type Relationship,
+  type SelfCare,
+} from './people.schemas.js';
 import type { PiiProtector, Protected } from './sensitive.js';
 
 /** A person checked and protected, ready to insert; `pointer` is where it came from in the request. */
@@ -104,9 +112,12 @@ export function createPeopleChecker({ regions, pii }: { regions: RegionService; 
     today: string,
     errors: FieldError[],
   ): PreparedPerson | null {
+    const bank = input.bankAccount;
+    // As the request's schema says; again here for callers that bypass it (the bulk load of the CLI).
+    const accountProblem = bank ? accountNumberProblem(bank.accountNumber) : null;
+    if (accountProblem) errors.push({ in: 'body', pointer: `${at}/bankAccount/accountNumber`, detail: accountProblem });
     const document = checkDocument(input, at, today, errors);
     if (!document) return null;
-    const bank = input.bankAccount;
     const sealedBank = bank ? pii.protect('bank_account', bank.accountNumber) : null;
     return {
       id: randomUUID(),

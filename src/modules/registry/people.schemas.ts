@@ -44,12 +44,37 @@ const phone = z
   .regex(/^\+?[0-9][0-9 -]{4,22}$/, 'must be a phone number: digits, with an optional leading + and spaces or dashes')
   .describe('Mobile or landline');
 
+/**
+ * At most 34 characters: what ISO 20022 carries as an account (IBAN2007Identifier; Othr/Id is
+ * Max34Text), so that every account on file can be written into the bank's pain.001.
+ */
+export const ACCOUNT_NUMBER_MAX_DIGITS = 34;
+
+/** What is wrong with an account number as entered (digits, spaces grouping them), or null. */
+export function accountNumberProblem(value: string): string | null {
+  if (!/^[0-9][0-9 ]*[0-9]$/.test(value))
+    return 'must be the account or card number: digits, optionally grouped by spaces';
+  const digits = value.replace(/ /g, '').length;
+  if (digits < 6) return `has ${digits} digits; an account number has at least 6`;
+  if (digits > ACCOUNT_NUMBER_MAX_DIGITS) {
+    return `has ${digits} digits; an account number has at most ${ACCOUNT_NUMBER_MAX_DIGITS} (ISO 20022, as banks are sent it)`;
+  }
+  return null;
+}
+
 export const BankAccountBody = z
   .object({
     bankName: z.string().trim().min(1).max(100),
     accountNumber: z
       .string()
-      .regex(/^[0-9][0-9 ]{5,38}[0-9]$/, 'must be the account or card number: digits, optionally grouped by spaces'),
+      .max(100)
+      .superRefine((value, ctx) => {
+        const problem = accountNumberProblem(value);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .describe(
+        `The account or card number: 6 to ${ACCOUNT_NUMBER_MAX_DIGITS} digits, optionally grouped by spaces (dropped)`,
+      ),
     holder: name.describe('The account holder’s name as the bank knows it'),
   })
   .strict();

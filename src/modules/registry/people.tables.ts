@@ -85,6 +85,9 @@ export const persons = pgTable(
       sql`${t.selfCare} is null or ${t.selfCare} in ('able','partially_unable','unable')`,
     ),
     check('persons_bank_check', sql`(${t.bankAccountSealed} is null) = (${t.bankAccountMasked} is null)`),
+    // At most 34 digits, as ISO 20022 carries an account (people.schemas.ts): the sealed number cannot
+    // be checked here, but its mask keeps its length (sensitive.ts).
+    check('persons_bank_account_length_check', sql`char_length(${t.bankAccountMasked}) <= 34`),
     // One person per identity document.
     uniqueIndex('persons_id_document_idx').on(t.idType, t.idNumberIndex),
     index('persons_phone_index_idx').on(t.phoneIndex),

@@ -62,8 +62,27 @@ export function mustBe(current: AssistanceRow, from: AssistanceStatus, action: s
   }
 }
 
+/**
+ * The payments module's part in cancelling a grant (app.ts wires it; the registry does not reach
+ * into payments): in the cancellation's transaction, with the grant locked, it withdraws the grant's
+ * payment while the bank does not have it yet, or refuses (409) once it does.
+ */
+export interface GrantPayments {
+  withdrawGrantPayments(tx: Executor, actor: AuditActor, grant: { id: string }, reason: string): Promise<unknown>;
+}
+
 /** The actions that end an assistance: paperwork completed, refused, cancelled. */
-export function createClosingActions({ db, audit, events }: { db: Db; audit: AuditService; events: EventService }) {
+export function createClosingActions({
+  db,
+  audit,
+  events,
+  payments,
+}: {
+  db: Db;
+  audit: AuditService;
+  events: EventService;
+  payments: GrantPayments;
+}) {
   /** The paperwork is done: granted → completed, on time or not. */
   const complete = (caller: Jurisdictional, actor: AuditActor, id: string, notes?: string, expectedVersion?: number) =>
     db.transaction(async (tx) => {
@@ -97,13 +116,17 @@ export function createClosingActions({ db, audit, events }: { db: Db; audit: Aud
       return done;
     });
 
-  /** Refuses opened assistance, or cancels a grant: nothing is, or may any longer be, paid. */
+  /**
+   * Refuses opened assistance, or cancels a grant: nothing is, or may any longer be, paid. A grant's
+   * payment not yet with the bank is withdrawn with it; one the bank has refuses the cancellation.
+   */
   const close =
     (to: 'refused' | 'cancelled') =>
     (caller: Jurisdictional, actor: AuditActor, id: string, reason: string, expectedVersion?: number) =>
       db.transaction(async (tx) => {
         const current = await lockAssistance(tx, caller, id, expectedVersion);
         mustBe(current, to === 'refused' ? 'opened' : 'granted', to);
+        if (to === 'cancelled') await payments.withdrawGrantPayments(tx, actor, current, reason);
         const [row] = await tx
           .update(temporaryAssistance)
           .set({ status: to, closedReason: reason, updatedAt: sql`now()`, version: current.version + 1 })

@@ -170,7 +170,7 @@ export const temporaryAssistanceRoutes: FastifyPluginAsyncZod<{ assistance: Temp
   action(
     'cancel',
     'Cancel a temporary assistance grant',
-    '`granted` → `cancelled`, e.g. granted in error: what was not yet paid must not be. Publishes `temporary_assistance.cancelled`.',
+    '`granted` → `cancelled`, e.g. granted in error: what was not yet paid must not be. A payment of the grant still waiting for the bank (its batch `draft`, `submitted` or `approved`) is withdrawn at once: the batch becomes `cancelled`, its payment `cancelled` (never written into a pain.001; counted `cancelled` in reconciliation) and, once approved, its funds are given back in the ledger; publishes `payment_batch.cancelled`. A payment the bank has (its batch dispatched) or has paid: 409 `conflict` naming the `batchId`, `paymentId` and `paymentStatus`, and nothing changes; once the bank reports it failed or returned the grant can be cancelled, and it is not re-issued. Publishes `temporary_assistance.cancelled`.',
     CloseTemporaryAssistanceBody,
     ({ caller, actor, id, body, version }) => assistance.cancel(caller, actor, id, body.reason, version),
   );

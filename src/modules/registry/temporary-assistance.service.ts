@@ -9,7 +9,13 @@ import { temporaryAssistance } from './assistance.tables.js';
 import { businessDateOf } from './dates.js';
 import type { PolicyService } from './policies.service.js';
 import type { ProgramService } from './programs.service.js';
-import { createClosingActions, eventData, lockAssistance, mustBe } from './temporary-assistance.closing.js';
+import {
+  createClosingActions,
+  eventData,
+  type GrantPayments,
+  lockAssistance,
+  mustBe,
+} from './temporary-assistance.closing.js';
 import { createAssistanceQueries } from './temporary-assistance.queries.js';
 import {
   type AidedPerson,
@@ -39,6 +45,8 @@ interface Deps {
   regions: RegionService;
   programs: ProgramService;
   policies: PolicyService;
+  /** Withdraws a cancelled grant's payment, or refuses the cancellation once the bank has it. */
+  payments: GrantPayments;
   clock?: () => Date;
 }
 
@@ -212,7 +220,7 @@ export function createTemporaryAssistanceService(deps: Deps) {
     open,
     grantOnSpot,
     grant,
-    ...createClosingActions({ db, audit, events }),
+    ...createClosingActions({ db, audit, events, payments: deps.payments }),
     ...queries,
     today,
   };

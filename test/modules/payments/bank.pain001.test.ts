@@ -44,7 +44,7 @@ t.test(
     const finance = await client('finance');
     const bank = await client('bank');
     const otherBank = await client('bank', { jurisdiction: '220104' });
-    const { post, get, paymentsOf } = http(app);
+    const { post, get, batch: readBatch, paymentsOf } = http(app);
     const who = { caseworker, finance, bank };
 
     const tricky = await enrolled(app, { region: '220102', benefitFen: 70_001 });
@@ -64,12 +64,45 @@ t.test(
     const early = await get(url, bank);
     t.equal(early.statusCode, 409, 'not before dispatch');
     t.equal(json<ProblemBody>(early).currentState, 'approved');
-    t.equal((await post(`/v1/payment-batches/${approved.id}/dispatch`, bank)).statusCode, 200);
 
-    const none = await get(url, bank);
-    t.equal(none.statusCode, 422, 'no payer account set');
-    t.match(json<ProblemBody>(none), { type: '/problems/unprocessable-request', program: 'dibao', region: '220102' });
-    t.match(json<ProblemBody>(none).detail, /POST \/v1\/payment-payer-accounts/);
+    await t.test('no payer account: dispatch is refused, and the batch stays approved', async (t) => {
+      const db = app.database.db;
+      const counted = async () =>
+        (
+          await rows<{ events: number; audits: number }>(
+            db,
+            sql`select (select count(*)::int from events where type = 'payment_batch.dispatched') as events,
+                       (select count(*)::int from audit_events where operation = 'dispatchPaymentBatch') as audits`,
+          )
+        )[0];
+      const before = { batch: await readBatch(approved.id, finance), counts: await counted() };
+      const none = await post(`/v1/payment-batches/${approved.id}/dispatch`, bank);
+      t.equal(none.statusCode, 422, none.body);
+      t.match(none.headers['content-type'], /^application\/problem\+json/);
+      t.match(json<ProblemBody>(none), {
+        type: '/problems/unprocessable-request',
+        missing: 'payerAccount',
+        program: 'dibao',
+        region: '220102',
+      });
+      t.match(json<ProblemBody>(none).detail, /no payer account is set for dibao in 220102/);
+      t.match(json<ProblemBody>(none).detail, /POST \/v1\/payment-payer-accounts/);
+      const after = await readBatch(approved.id, finance);
+      t.same(after, before.batch, 'the batch as it was: approved, same version, no new history step');
+      t.equal(after.status, 'approved');
+      const items = await paymentsOf(approved.id, finance);
+      t.same(
+        items.map((i) => [i.status, (i as Payment & { sentAt: string | null }).sentAt]),
+        [
+          ['pending', null],
+          ['pending', null],
+          ['pending', null],
+        ],
+        'no payment sent',
+      );
+      t.same(await counted(), before.counts, 'no event, no audit of a dispatch');
+      t.equal((await get(url, bank)).statusCode, 409, 'still nothing to collect');
+    });
 
     await t.test('payer accounts are finance’s', async (t) => {
       const body = {
@@ -94,6 +127,14 @@ t.test(
           .sort(),
         ['/accountNumber', '/bankBic'],
       );
+      const tooLong = await post('/v1/payment-payer-accounts', finance, {
+        ...body,
+        accountNumber: `${'123456 '.repeat(5)}123456`,
+      });
+      t.equal(tooLong.statusCode, 400, 'an account of 36 digits cannot be sent in a pain.001');
+      t.match(json<ProblemBody>(tooLong).errors, [
+        { pointer: '/accountNumber', detail: /has 36 digits; .* at most 34/ },
+      ]);
       const outside = await post(
         '/v1/payment-payer-accounts',
         await client('finance', { jurisdiction: '220104' }),
@@ -114,6 +155,10 @@ t.test(
         [json<{ id: string }>(made).id],
       );
     });
+
+    const dispatched = await post(`/v1/payment-batches/${approved.id}/dispatch`, bank);
+    t.equal(dispatched.statusCode, 200, dispatched.body);
+    t.equal(json<{ status: string }>(dispatched).status, 'dispatched');
 
     const res = await get(url, bank);
     t.equal(res.statusCode, 200, res.body.slice(0, 500));

@@ -217,6 +217,30 @@ t.test('pain.002 status reports: paid and failed, replays change nothing, bad re
     t.same(await statuses(), settled);
   });
 
+  await t.test('ACCP (AcceptedCustomerProfile) is not settlement: interim, nothing recorded', async (t) => {
+    const accepted = await send(
+      pain002(messageId, [
+        { e2e: d, status: 'ACCP' },
+        { e2e: e, status: 'ACSP' },
+      ]),
+    );
+    t.equal(accepted.statusCode, 200, accepted.body);
+    t.match(json<Answer>(accepted), {
+      recorded: { paid: { count: 0 }, failed: { count: 0 }, returned: { count: 0 } },
+      unchanged: 0,
+      stillSent: 3,
+      interim: 2,
+    });
+    t.same(await statuses(), settled, 'd and e still sent');
+    // A whole file accepted for its profile settles nothing either: a report with nothing final is refused.
+    const wholeFile = await send(pain002(messageId, [], { status: 'ACCP', reportId: 'RPT-ACCP' }));
+    t.equal(wholeFile.statusCode, 400, wholeFile.body);
+    t.match((await unchangedBy(t, wholeFile, settled)).errors, [
+      { pointer: '/Document/CstmrPmtStsRpt/OrgnlGrpInfAndSts', detail: /no final status \(GrpSts ACCP\)/ },
+    ]);
+    t.equal((await readBatch(batch.id, bank)).history.length, historyLength, 'no history step');
+  });
+
   await t.test('a final group status with no transaction listed settles the rest', async (t) => {
     const rest = await send(pain002(messageId, [], { status: 'ACSC', reportId: 'RPT2' }));
     t.equal(rest.statusCode, 200, rest.body);

@@ -10,6 +10,7 @@ import {
   failure,
   http,
   type Payment,
+  payerAccounts,
   type ProblemBody,
   type Reconciliation,
   thisMonth,
@@ -24,6 +25,7 @@ t.test('a month’s dibao batch, from generation to reconciliation, then a follo
   const finance = await client('finance');
   const bank = await client('bank');
   const { post, get, batch, paymentsOf, reconciliation, count } = http(app);
+  await payerAccounts(app, finance);
 
   // Four households to pay in Nanguan (one of them two people: its head is paid), one without a
   // bank account, one suspended, one enrolled after the period, one in Chaoyang, one in tekun.

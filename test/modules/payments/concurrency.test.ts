@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { rows } from '../../../src/db/client.js';
 import { json, onPostgres, testApp } from '../../helpers.js';
-import { type Batch, enrolled, http, type Reconciliation, thisMonth } from './payments.fixtures.js';
+import { type Batch, enrolled, http, payerAccounts, type Reconciliation, thisMonth } from './payments.fixtures.js';
 
 interface ResultsAnswer {
   recorded: Record<'paid' | 'failed' | 'returned', { count: number; amountFen: number }>;
@@ -22,6 +22,7 @@ t.test(
     const finance = [await client('finance'), await client('finance'), await client('finance')];
     const bank = await client('bank');
     const { post, paymentsOf, reconciliation, count } = http(app);
+    await payerAccounts(app, finance[0]!);
     const nanguanEnrollments: Awaited<ReturnType<typeof enrolled>>[] = [];
     for (let i = 0; i < 120; i++)
       nanguanEnrollments.push(await enrolled(app, { region: '220102', benefitFen: 10_000 + i }));

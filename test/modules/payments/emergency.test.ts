@@ -1,7 +1,15 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { json, testApp, type TestClient } from '../../helpers.js';
-import { type Batch, countSql, enrolled, http, type ProblemBody, thisMonth } from './payments.fixtures.js';
+import {
+  type Batch,
+  countSql,
+  enrolled,
+  http,
+  payerAccounts,
+  type ProblemBody,
+  thisMonth,
+} from './payments.fixtures.js';
 
 const HOUR = 3_600_000;
 
@@ -12,6 +20,7 @@ t.test('the green channel: emergency payments and expedited batches carry a dead
   const finance = await client('finance');
   const bank = await client('bank');
   const { post, get, paymentsOf, reconciliation, count } = http(app);
+  await payerAccounts(app, finance, ['temporary_assistance']);
 
   t.equal(
     (

@@ -1,7 +1,16 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { json, testApp } from '../../helpers.js';
-import { type Batch, enrolled, failure, http, type Payment, type ProblemBody, thisMonth } from './payments.fixtures.js';
+import {
+  type Batch,
+  enrolled,
+  failure,
+  http,
+  type Payment,
+  payerAccounts,
+  type ProblemBody,
+  thisMonth,
+} from './payments.fixtures.js';
 
 const period = thisMonth();
 
@@ -60,6 +69,7 @@ t.test('what payments name cannot be deleted; ids and EndToEndIds follow the bat
   t.test('a posting of more than 1 MiB is read (up to 10,000 results), and refused whole', async (t) => {
     await post(`/v1/payment-batches/${batch.id}/submit`, caseworker);
     const finance = await client('finance');
+    await payerAccounts(app, finance, ['dibao']);
     await post(`/v1/payment-batches/${batch.id}/approve`, finance, {
       itemCount: batch.itemCount,
       totalFen: batch.totalFen,

@@ -157,3 +157,26 @@ export const thisMonth = () =>
   new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit' }).format(new Date());
 
 export const countSql = (table: string) => sql.raw(`select count(*)::int as n from ${table}`);
+
+/**
+ * Finance sets a payer account for each of `programs` in `region` (the city by default), as a batch
+ * needs one to be dispatched.
+ */
+export async function payerAccounts(
+  app: FastifyInstance,
+  finance: TestClient,
+  programs: string[] = ['dibao', 'tekun', 'price_subsidy', 'temporary_assistance'],
+  region = '2201',
+) {
+  const { post } = http(app);
+  for (const program of programs) {
+    const res = await post('/v1/payment-payer-accounts', finance, {
+      program,
+      region,
+      accountName: '长春市社会保障基金专户',
+      accountNumber: '2200 1234 5678 9012',
+      bankName: '中国建设银行长春分行',
+    });
+    if (res.statusCode !== 201) throw new Error(`payer account: ${res.statusCode} ${res.body}`);
+  }
+}
