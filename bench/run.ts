@@ -14,7 +14,7 @@
  * key persons, default 100,000; visits are 20 a key person), BENCH_CARE_ROUNDS (default 20),
  * BENCH_CONTACTS_PERSONS (contacts-assemble's city, default 400,000), BENCH_CONTACTS_VISITS (default
  * 2,000,000), BENCH_CONTACTS_HOUSEHOLD (the case's household, default 40), BENCH_CONTACTS_CASE_VISITS
- * (default 5,000), BENCH_CONTACTS_ROUNDS (default 20).
+ * (default 5,000), BENCH_CONTACTS_ROUNDS (default 20), BENCH_REPORTS_ROUNDS (reports-compliance, default 30).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -32,6 +32,7 @@ import { scenarioPaymentsPain001 } from './scenarios/payments-pain001.js';
 import { scenarioPaymentsGenerate } from './scenarios/payments-generate.js';
 import { scenarioPaymentsResults } from './scenarios/payments-results.js';
 import { scenarioPersonReads } from './scenarios/person-reads.js';
+import { scenarioReportsCompliance } from './scenarios/reports-compliance.js';
 import { scenarioWebhookDeliveries } from './scenarios/webhook-deliveries.js';
 
 const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -51,6 +52,7 @@ const scenarios: Record<string, (url: string) => Promise<ScenarioResult>> = {
   'payments-results': scenarioPaymentsResults,
   'care-coverage': scenarioCareCoverage,
   'contacts-assemble': scenarioContactsAssemble,
+  'reports-compliance': scenarioReportsCompliance,
 };
 
 const only = process.env.BENCH_ONLY?.split(',')

@@ -72,6 +72,9 @@ import { referralRoutes } from './modules/referrals/routes.js';
 import { createReferralService, type ReferralService } from './modules/referrals/service.js';
 import { contactHandoffRoutes } from './modules/contacts/routes.js';
 import { type ContactService, createContactService } from './modules/contacts/service.js';
+import { reportRoutes } from './modules/reports/routes.js';
+import { createReportService, type ReportService } from './modules/reports/service.js';
+import { DEADLINE_CHECK_MS } from './modules/reports/deadlines.js';
 
 export const version = '0.1.0';
 
@@ -102,6 +105,7 @@ export interface Services {
   care: CareService;
   referrals: ReferralService;
   contacts: ContactService;
+  reports: ReportService;
 }
 
 declare module 'fastify' {
@@ -117,6 +121,8 @@ export interface BuildOptions {
   background?: boolean;
   /** Where log lines go (tests capture them); stdout otherwise. */
   logStream?: NodeJS.WritableStream;
+  /** The clock of the modules that take one from here (reporting's deadlines); the system clock otherwise. Tests set it. */
+  clock?: () => Date;
 }
 
 /** The service's table of contents: platform first, then each module, in order. */
@@ -244,6 +250,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     welfareContacts,
     onConfirmed: contacts.onReferralConfirmed,
   });
+  const reports = createReportService({ db, audit, events, regions, clock: options.clock });
   jobs.register(MATCHING_RUN_JOB, matchingRuns.perform, { onFailure: matchingRuns.failed });
   jobs.register(PAIN001_RENDER_JOB, bank.renderJob);
   app.decorate('services', {
@@ -272,6 +279,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     care,
     referrals,
     contacts,
+    reports,
   });
   app.addHook('onClose', async () => webhooks.stop());
 
@@ -332,6 +340,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(careRoutes, { care });
   await app.register(referralRoutes, { referrals });
   await app.register(contactHandoffRoutes, { contacts });
+  await app.register(reportRoutes, { reports });
 
   if (options.background ?? config.JOBS_ENABLED) startBackground(app, config);
   return app;
@@ -355,11 +364,13 @@ function startBackground(app: FastifyInstance, config: Config) {
   };
   const stopSealer = every(config.AUDIT_SEAL_INTERVAL_MS, 'audit sealer', () => audit.seal());
   const stopSequencer = every(config.EVENTS_POLL_MS, 'event sequencer', () => events.sequence());
+  // Daily reports: announces each district's missing report once its deadline has passed.
+  const stopDeadlines = every(DEADLINE_CHECK_MS, 'daily report deadlines', () => app.services.reports.checkDeadlines());
   app.addHook('onReady', async () => {
     jobs.start();
     webhooks.start();
   });
   app.addHook('preClose', async () => {
-    await Promise.all([stopSealer(), stopSequencer(), jobs.stop(), webhooks.stop()]);
+    await Promise.all([stopSealer(), stopSequencer(), stopDeadlines(), jobs.stop(), webhooks.stop()]);
   });
 }

@@ -17,3 +17,4 @@ export * from '../modules/payments/bank.tables.js';
 export * from '../modules/care/tables.js';
 export * from '../modules/referrals/tables.js';
 export * from '../modules/contacts/tables.js';
+export * from '../modules/reports/tables.js';

@@ -33,7 +33,9 @@ const switches = {
     .string()
     .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time HH:MM')
     .nullable()
-    .describe('Measure 7: districts report daily by this time (HH:MM, Asia/Shanghai); null: no daily reporting'),
+    .describe(
+      'Measure 7: districts report daily by this time (HH:MM, Asia/Shanghai); null: due at the end of the reported day (24:00)',
+    ),
   greenChannelHours: z
     .number()
     .int()

@@ -23,7 +23,7 @@ export const policies = pgTable(
     reviewExtensionMonths: integer('review_extension_months').notNull().default(0),
     /** Measure 6: temporary assistance may be granted at the place of emergency to non-local people. */
     hukouRelaxed: boolean('hukou_relaxed').notNull().default(false),
-    /** Measure 7: daily reports are due by this local time (HH:MM, Asia/Shanghai); null: no daily reporting. */
+    /** Measure 7: daily reports are due by this local time (HH:MM, Asia/Shanghai); null: due at the end of the day (24:00). */
     dailyReportCutoff: text('daily_report_cutoff'),
     /** Measure 3: expedited payments are paid within this many hours. */
     greenChannelHours: integer('green_channel_hours'),
