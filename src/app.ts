@@ -23,7 +23,7 @@ import { createJobService, type JobService } from './platform/jobs/service.js';
 import { genRequestId, loggerOptions } from './platform/logging.js';
 import { metricsPlugin } from './platform/metrics.js';
 import { openapiPlugin } from './platform/openapi.js';
-import { problemHandler } from './platform/problem-handler.js';
+import { frameworkErrorAnswer, MAX_PARAM_LENGTH, problemHandler } from './platform/problem-handler.js';
 import { problemRoutes } from './platform/problem-routes.js';
 import { regionRoutes } from './platform/regions/routes.js';
 import { createRegionService, type RegionService } from './platform/regions/service.js';
@@ -55,6 +55,7 @@ import { createVerificationService, type VerificationService } from './modules/m
 import { sourceRoutes } from './modules/matching/sources.routes.js';
 import { createSourceService, type SourceService } from './modules/matching/sources.service.js';
 import { runRoutes } from './modules/matching/runs.routes.js';
+import { textGuard } from './platform/text-guard.js';
 import { timeoutsPlugin } from './platform/timeouts.js';
 import { createRunService, MATCHING_RUN_JOB, type RunService } from './modules/matching/runs.service.js';
 import { inKindRoutes } from './modules/inkind/routes.js';
@@ -139,7 +140,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     keepAliveTimeout: config.KEEP_ALIVE_TIMEOUT_MS,
     trustProxy: config.TRUST_PROXY,
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkErrorAnswer,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -285,6 +287,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   // Platform: errors, docs, metrics, who is calling, how often, and at most once.
   await app.register(problemHandler);
+  await app.register(textGuard);
   await app.register(timeoutsPlugin, {
     requestMs: config.REQUEST_TIMEOUT_MS,
     uploadIdleMs: config.UPLOAD_IDLE_TIMEOUT_MS,
@@ -293,7 +296,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(metricsPlugin);
   await app.register(authPlugin, { clients, audit });
   await app.register(rateLimit, {
-    hook: 'preHandler',
+    // Before the body is read (after authentication, a global hook, so the key is the client): a
+    // client over its limit cannot make the service parse and validate bodies, bad ones included.
+    hook: 'onRequest',
     max: config.RATE_LIMIT_PER_MINUTE,
     timeWindow: 60_000,
     keyGenerator: (request) => request.client?.id ?? request.ip,

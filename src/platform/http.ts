@@ -92,8 +92,11 @@ export function decodeCursor<T extends string | number>(
 export const isString = (v: unknown): v is string => typeof v === 'string';
 export const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 
-/** RFC 3339 timestamps with an offset, as every time in this API is written. */
-export const timestamp = z.iso.datetime({ offset: true });
+/**
+ * RFC 3339 timestamps with an offset, as every time in this API is written. At most nanoseconds
+ * (35 characters): the pattern alone takes any number of fraction digits, which PostgreSQL refuses.
+ */
+export const timestamp = z.iso.datetime({ offset: true }).max(35);
 export const toIso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** The ETag of a versioned resource: `"<id>.<version>"`. */

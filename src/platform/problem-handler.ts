@@ -57,6 +57,32 @@ export function sendProblem(reply: FastifyReply, problem: ProblemError, request:
     .send(JSON.stringify({ ...problem.toProblem(request.url), requestId: request.id }));
 }
 
+/** Longest path parameter the router takes (fastify's maxParamLength); ids and codes are far shorter. */
+export const MAX_PARAM_LENGTH = 200;
+
+/**
+ * What the router refuses before any route or hook runs — a path that is not valid percent-encoded
+ * UTF-8, a path segment longer than MAX_PARAM_LENGTH — answered as problem+json like everything
+ * else (fastify's `frameworkErrors`; its default is plain JSON).
+ */
+export function frameworkErrorAnswer(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const problem =
+    err.code === 'FST_ERR_BAD_URL'
+      ? validationError([{ in: 'path', pointer: '', detail: 'is not valid percent-encoded UTF-8' }])
+      : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? validationError([
+            { in: 'path', pointer: '', detail: `has a segment longer than ${MAX_PARAM_LENGTH} characters` },
+          ])
+        : new ProblemError(
+            500,
+            'internal-error',
+            `The request failed. Quote request id ${request.id} when reporting it.`,
+          );
+  if (problem.status >= 500) request.log.error({ err }, 'request failed');
+  reply.header('x-request-id', request.id);
+  return sendProblem(reply, problem, request);
+}
+
 function toProblemError(err: FastifyError): ProblemError | null {
   if (err instanceof ProblemError) return err;
   if (hasZodFastifySchemaValidationErrors(err) || (err.validation && err.validation.length > 0)) {

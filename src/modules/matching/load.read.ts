@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { storable } from '../../platform/text-guard.js';
 import type { RecordSink } from './load.copy.js';
 import { readUpload, type UploadFormat } from './load.parse.js';
 import { type FieldProblem, type KindSchema, recordChecker } from './records.js';
@@ -84,7 +85,8 @@ export async function readAndWrite(options: ReadOptions): Promise<ReadOutcome> {
   };
   const bad = (line: number, problems: FieldProblem[]) => {
     badLines++;
-    for (const p of problems) if (report.length < REPORT_LIMIT) report.push({ line, ...p });
+    // A field name is the caller's own text (a CSV header, an NDJSON key): kept only as far as storable.
+    for (const p of problems) if (report.length < REPORT_LIMIT) report.push({ line, ...p, field: storable(p.field) });
   };
   try {
     try {

@@ -1,3 +1,4 @@
+import { unstorable } from '../../platform/text-guard.js';
 import { checkResidentId, residentIdCheckCharacter } from '../registry/identity.js';
 import type { SourceKind } from './tables.js';
 
@@ -187,6 +188,7 @@ function checkField(field: RecordField, raw: unknown, today: string): { value: s
       const text = raw.trim();
       if (text === '') return { reason: 'must not be empty' };
       if (text.length > MAX_TEXT) return { reason: `must be at most ${MAX_TEXT} characters` };
+      if (unstorable(text)) return { reason: 'must not contain NUL (U+0000) or unpaired surrogates' };
       return { value: text };
     }
     case 'fen': {
