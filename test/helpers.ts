@@ -7,6 +7,7 @@ import { buildApp } from '../src/app.js';
 import { type Config, loadConfig } from '../src/config.js';
 import { type Database, openDatabase } from '../src/db/client.js';
 import { type Agency, defaultScopes, type Scope } from '../src/platform/scopes.js';
+import { ownedBy, scannedLog } from './privacy.js';
 import { copyPostgresTemplate, databaseUrl, migratedPglite, onServer, untar } from './templates.js';
 
 /** The slice of a tap Test the helpers use. */
@@ -26,6 +27,7 @@ export async function freshDatabase(t: Teardown): Promise<Database & { url?: str
   if (!serverUrl) {
     const database = await openDatabase({ dataDir: 'memory://', pgliteArchive: await migratedPglite() });
     t.teardown(() => database.close());
+    ownedBy(database, t);
     return database;
   }
   const name = `doudi_test_${randomBytes(6).toString('hex')}`;
@@ -36,6 +38,7 @@ export async function freshDatabase(t: Teardown): Promise<Database & { url?: str
     await database.close();
     await onServer(serverUrl, (admin) => admin.query(`drop database if exists ${name} with (force)`));
   });
+  ownedBy(database, t);
   return Object.assign(database, { url });
 }
 
@@ -76,17 +79,22 @@ export interface TestAppOptions {
   beforeReady?: (app: FastifyInstance) => void | Promise<void>;
   logStream?: NodeJS.WritableStream;
   database?: Database;
+  /** The clock of the modules that take one (reporting's deadlines); the system clock otherwise. */
+  clock?: () => Date;
 }
 
-/** The whole service on a fresh database, background work off (tests drive jobs and the sealer). */
+/**
+ * The whole service on a fresh database, background work off (tests drive jobs and the sealer).
+ * Its answers, its log lines (at `info` unless the test sets LOG_LEVEL; the test's own stream gets
+ * them only then) and its audit chain are checked by the privacy proof (test/privacy.ts).
+ */
 export async function testApp(t: Teardown, options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.database ?? (await freshDatabase(t));
-  const config = loadConfig({ LOG_LEVEL: 'silent', NODE_ENV: 'test', JOBS_ENABLED: 'false', ...options.env });
-  const app = await buildApp(config, {
-    database,
-    background: false,
-    ...(options.logStream && { logStream: options.logStream }),
-  });
+  const config = loadConfig({ LOG_LEVEL: 'info', NODE_ENV: 'test', JOBS_ENABLED: 'false', ...options.env });
+  const log = scannedLog(t, options.env?.LOG_LEVEL ? options.logStream : undefined);
+  const app = await buildApp(config, { database, background: false, logStream: log.stream, clock: options.clock });
+  log.bind(app);
+  ownedBy(app, t);
   if (options.beforeReady) await options.beforeReady(app);
   await app.ready();
   t.teardown(() => app.close());

@@ -40,17 +40,22 @@ export function scrubObject(value: unknown, depth = 0, seen = new WeakSet<object
   return out;
 }
 
-// Resident ID numbers (GB 11643), mainland mobile numbers and long digit runs (bank cards) that
-// slip into a free-text message are masked before the line is written.
+// Resident ID numbers (GB 11643), mainland mobile numbers and long digit runs (bank cards and
+// accounts, up to ISO 20022's 34) that slip into a free-text message are masked before the line is
+// written; so are numbers written in groups (139 5555 6666, 220102-19700412-0038) of 11 digits or
+// more, which leaves dates and times alone.
 const idNumberPattern = /\b\d{17}[\dXx]\b/g;
 const mobilePattern = /(?<!\d)1[3-9]\d{9}(?!\d)/g;
-const cardPattern = /(?<!\d)\d{12,19}(?!\d)/g;
+const accountPattern = /(?<!\d)\d{12,34}(?!\d)/g;
+const groupedPattern = /(?<![\d-])\d{2,8}(?:[ -]\d{2,8}){1,8}[Xx]?(?![\d-])/g;
+const digitCount = (s: string) => s.replace(/\D/g, '').length;
 
 export function scrubText(text: string): string {
   return text
     .replace(idNumberPattern, '[REDACTED-ID]')
     .replace(mobilePattern, '[REDACTED-PHONE]')
-    .replace(cardPattern, '[REDACTED-NUMBER]');
+    .replace(accountPattern, '[REDACTED-NUMBER]')
+    .replace(groupedPattern, (m) => (digitCount(m) >= 11 ? '[REDACTED-NUMBER]' : m));
 }
 
 /**

@@ -217,6 +217,19 @@ t.test('scrubText', async (t) => {
     t.equal(scrubText('6222020200112233445'), '[REDACTED-NUMBER]');
     t.equal(scrubText('card 6222021234567890 ok'), 'card [REDACTED-NUMBER] ok');
     t.equal(scrubText('acct:123456789012'), 'acct:[REDACTED-NUMBER]');
+    t.equal(scrubText('account 6222020200112233445566778899 ok'), 'account [REDACTED-NUMBER] ok', 'up to 34 digits');
+  });
+
+  t.test('masks numbers written in groups of 11 digits or more', async (t) => {
+    t.equal(scrubText('call 139 5555 6666 now'), 'call [REDACTED-NUMBER] now');
+    t.equal(scrubText('tel 139-5555-6666.'), 'tel [REDACTED-NUMBER].');
+    t.equal(scrubText('id 220102 19700412 003X'), 'id [REDACTED-NUMBER]');
+    t.equal(scrubText('acct 6222 0202 0011 2233 445'), 'acct [REDACTED-NUMBER]');
+    t.equal(
+      scrubText('on 2024-03-07 08:00:00 for 3 persons'),
+      'on 2024-03-07 08:00:00 for 3 persons',
+      'dates and times stay',
+    );
   });
 
   t.test('masks every occurrence in a longer text', async (t) => {
