@@ -142,8 +142,11 @@ export function classify(token: string): SecretKind | null {
   return null;
 }
 
-/** Whole runs of 8 to 34 digits (an ID number's final X included) between non-alphanumerics. */
-const tokenPattern = /(?<![0-9A-Za-z])\d{8,34}[Xx]?(?![0-9A-Za-z])/g;
+/**
+ * Whole runs of 8 to 34 digits (an ID number's final X included) between non-alphanumerics, not
+ * the fraction of a decimal number (a log line's `responseTime` of 528.13912345678 ms holds no phone).
+ */
+const tokenPattern = /(?<![0-9A-Za-z])(?<!\d\.)\d{8,34}[Xx]?(?![0-9A-Za-z])/g;
 
 /** The kinds of whole values in a text. */
 export function findSecrets(text: string): Set<SecretKind> {
