@@ -1,37 +1,14 @@
-import { Fhir } from 'fhir';
 import t from 'tap';
 import { businessDateOf } from '../../../src/modules/registry/dates.js';
+import { problemsOf, type Resource } from '../../fhir.js';
 import { json, testApp, type TestClient } from '../../helpers.js';
 import { type Referral, referralWorld, registerHousehold } from './fixtures.js';
 
-type Resource = Record<string, unknown> & { resourceType: string; id: string };
 interface Bundle {
   resourceType: string;
   type: string;
   timestamp: string;
   entry: { fullUrl: string; resource: Resource }[];
-}
-
-// An independent validator: FHIR.js (lantanagroup, npm `fhir`) checks each resource against the
-// FHIR R4 (4.0.0) structure definitions it ships: cardinality, data types, required value sets.
-const fhir = new Fhir();
-const problemsOf = (resource: unknown) => [
-  ...fhir
-    .validate(resource as object, { errorOnUnexpected: true })
-    .messages.filter((m) => m.severity === 'error' || m.severity === 'fatal')
-    .map((m) => `${m.location}: ${m.message}`),
-  ...jsonRules(resource, ''),
-];
-
-/** FHIR's JSON rules the validator leaves out: no empty arrays or objects, no nulls, no empty strings. */
-function jsonRules(value: unknown, at: string): string[] {
-  if (value === null || value === '') return [`${at}: empty value`];
-  if (Array.isArray(value)) {
-    return value.length === 0 ? [`${at}: empty array`] : value.flatMap((v, i) => jsonRules(v, `${at}[${i}]`));
-  }
-  if (typeof value !== 'object') return [];
-  const entries = Object.entries(value as object);
-  return entries.length === 0 ? [`${at}: empty object`] : entries.flatMap(([k, v]) => jsonRules(v, `${at}.${k}`));
 }
 
 t.test('a referral as a FHIR R4 Bundle', async (t) => {
