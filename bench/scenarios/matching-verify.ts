@@ -38,6 +38,8 @@ import {
 
 const HOUSEHOLDS = Number(process.env.BENCH_VERIFY_HOUSEHOLDS ?? 100_000);
 const CONNECTIONS = 20;
+/** Each side's pool: twice the cores the database has (it runs on this machine). */
+const POOL_MAX = 2 * cpus().length;
 /** The paced figure: the 20 callers together send this many verifications a second (one each). */
 const PACED_RATE = 20;
 const [REAL_PORT, BARE_PORT] = [3904, 3905];
@@ -74,7 +76,9 @@ export async function scenarioMatchingVerify(url: string): Promise<ScenarioResul
   for (const kind of sourceKinds) sources.set(kind, await benchSource(app, provider.id, kind, '2201'));
   await app.close();
 
-  const env = matchingEnv(url);
+  // Both sides' pools sized to the database's cores (twice their number, BENCH_POOL_MAX to change
+  // it): with 2 cores, 20 backends competing for them cost each request twice the database CPU.
+  const env = { ...matchingEnv(url), DB_POOL_MAX: process.env.BENCH_POOL_MAX ?? String(POOL_MAX) };
   const nodeFlags = ['--max-semi-space-size=32'];
   // BENCH_CPU_PROF=<dir>: a CPU profile of the service's process, written when it exits.
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
@@ -202,7 +206,7 @@ export async function scenarioMatchingVerify(url: string): Promise<ScenarioResul
           .join(
             ', ',
           )}) loaded through the API, one snapshot per source, in ${loadSeconds.toFixed(1)} s. Every source with a current snapshot is read: ${inForce.sources} sources holding ${inForce.records.toLocaleString('en')} records in force (with matching-load's last load when it ran before in the same run). ANALYZE run once after the loads (autovacuum is off on the benchmark's PostgreSQL). A dibao standard for 2201 in force, with property, vehicle and business limits. On a sample of ${checked.length} households, verification agreed with the generator's expected outcome for ${agreed}.`,
-        `Doudi: the service as \`npm start\` runs it (audit sealer and event sequencer included, their work part of the load). Each request authenticated, scope- and jurisdiction-checked, then two statements, both prepared once per connection: the read statement of verify.sql.ts (household, members, every source's current snapshot, the members' records by blind index, and the program's standard in force for the household's region), the rules evaluated in the service, and one statement that INSERTs the result with its explanation together with its matching_verification.completed event (and the subject's counter) and its audit row, as common table expressions: its own transaction, committed synchronously (the WAL is flushed before the answer). Random households among all the city's, body \`{ householdId, program: 'dibao' }\`.`,
+        `Doudi: the service as \`npm start\` runs it (audit sealer and event sequencer included, their work part of the load). Each request authenticated, scope- and jurisdiction-checked, then two statements, both prepared once per connection: the read statement of verify.sql.ts (household, members, every source's current snapshot, the members' records by blind index, and the program's standard in force for the household's region), the rules evaluated in the service, and one statement that INSERTs the result with its explanation together with its matching_verification.completed event (and the subject's counter) and its audit row, as common table expressions: its own transaction, committed synchronously (the WAL is flushed before the answer). Random households among all the city's, body \`{ householdId, program: 'dibao' }\`. Both sides' connection pools hold ${env.DB_POOL_MAX} connections (\`DB_POOL_MAX\`, twice the database's cores, as the README advises).`,
         `Baseline: bare fastify + pg route running the same read statement (its SQL taken from verify.sql.ts, a named prepared statement like the service's) for a random household; no auth, no rules, no insert, no event, no audit. ${CONNECTIONS} connections, each sending its next request as soon as the previous one is answered (closed loop: 20 requests always in flight, so latency is 20 ÷ throughput); ${ROUNDS} alternating rounds of ${DURATION_S} s each after a 3 s warm-up; medians over the rounds.`,
         `CPU a request (medians over the closed-loop rounds; user + system time of the server process, and of the database's backends, which only the loaded server uses during a round): Doudi ${cpuMeasured.serverMs} ms in the server, ${cpuMeasured.databaseMs} ms in PostgreSQL; baseline ${cpuBaseline.serverMs} ms and ${cpuBaseline.databaseMs} ms. The machine's load average (1 min) was ${loadBefore.toFixed(1)} before the rounds and ${loadAfter.toFixed(1)} after them (${cpus().length} cores): other work shares them.`,
         `Paced: the same 20 callers sending ${PACED_RATE} verifications a second in all (each caller one a second, a caseworker's pace many times over), in rounds of their own between the others: ${paced.requestsPerSec} requests/s, p50 ${paced.latencyP50Ms} ms, p99 ${paced.latencyP99Ms} ms, ${paced.non2xx} non-2xx. The target is judged on the closed-loop figure.`,

@@ -70,16 +70,6 @@ export const overdueKey = (p: CoveragePerson) => `${p.dueDate ?? ''}|${p.personI
 const overdueCursor = /^(\d{4}-\d{2}-\d{2})?\|([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 /**
- * For the city-wide coverage statement only: let PostgreSQL split the pass over the key persons and
- * their two joins between parallel workers. Its defaults keep tables under 8 MB (care_assignments,
- * care_last_visits of a city) and plans sending 100,000 rows through a Gather serial; with these,
- * the 100,000-key-person city measured 330 → 180 ms (bench/RESULTS.md, care-coverage). Transaction-
- * local; the grouping stays in the leader. PGlite has no workers and plans as before.
- */
-const parallelScan = sql`select set_config('parallel_tuple_cost', '0.01', true),
-  set_config('parallel_setup_cost', '100', true), set_config('min_parallel_table_scan_size', '1MB', true)`;
-
-/**
  * Coverage (measure 4, "no blind spots"): per region, per caregiver and in total, the key persons,
  * those without a caregiver, those visited within the interval and those overdue; and the lists of
  * persons unassigned and overdue. Set-based: one statement each, after reading the few policies in
@@ -106,10 +96,9 @@ export function createCoverageService({ db, audit, regions, clock }: Deps) {
 
   async function coverage(caller: Jurisdictional, query: { region?: string | undefined; date?: string | undefined }) {
     const scope = await scopeOf(caller, query);
-    const found = await db.transaction(async (tx) => {
-      await tx.execute(parallelScan);
-      return rows<CoverageRow>(tx, coverageSql(scope));
-    });
+    // A serial plan: on the 100,000-key-person city, parallel workers (forced by lowering the
+    // planner's parallel costs) measured slower, 256 ms against 152 ms (bench/RESULTS.md).
+    const found = await rows<CoverageRow>(db, coverageSql(scope));
     const total = found.find((r) => r.kind === 'total');
     const empty = { kind: 'total', key_persons: 0, with_caregiver: 0, visited: 0, never_visited: 0 } as CoverageRow;
     const byRegion = found.filter((r) => r.kind === 'region').sort((a, b) => a.region!.localeCompare(b.region!));

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { addDays, businessDateOf } from '../../../src/modules/registry/dates.js';
 import { json, testApp } from '../../helpers.js';
-import { careCalls, type CoveragePerson, daysAgo, type ProblemBody } from './fixtures.js';
+import { careCalls, type CoveragePerson, daysAgo, earlierToday, type ProblemBody } from './fixtures.js';
 
 const today = businessDateOf(new Date());
 
@@ -46,7 +46,7 @@ t.test('coverage: no blind spots', async (t) => {
     t.match(overdue.items[1], { caregiverId: wang.id, intervalDays: 30, overdue: true, daysOverdue: 10 });
     t.equal(overdue.items[1]!.dueDate, addDays(businessDateOf(new Date(daysAgo(40))), 30));
     t.match(overdue.items[0], { lastVisitAt: null, daysOverdue: null, caregiverId: null });
-    await visit(nanguan, { personId: liu.id, visitorName: 'Community doctor', visitedAt: daysAgo(0.01) });
+    await visit(nanguan, { personId: liu.id, visitorName: 'Community doctor', visitedAt: earlierToday(0.01) });
     t.same(ids(await list(nanguan, '/v1/coverage/overdue')), [ma.id]);
     const after = await coverage(nanguan);
     t.match(after.total, { visitedWithinInterval: 1, overdue: 1, neverVisited: 1, shareVisited: 0.5 });

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { rows } from '../../../src/db/client.js';
 import { json, type TestClient } from '../../helpers.js';
 import { residentId } from '../registry/people.fixtures.js';
+import { businessDateOf } from '../../../src/modules/registry/dates.js';
 
 export interface ProblemBody {
   type: string;
@@ -79,6 +80,14 @@ export interface Task {
 
 /** An instant `days` days before now (fractions allowed). */
 export const daysAgo = (days: number) => new Date(Date.now() - days * 86_400_000).toISOString();
+/**
+ * `days` ago, but never before today's start (Asia/Shanghai): "just now" stays today even when a
+ * test runs in the first minutes after midnight.
+ */
+export const earlierToday = (days: number) => {
+  const start = Date.parse(`${businessDateOf(new Date())}T00:00:00+08:00`);
+  return new Date(Math.max(Date.now() - days * 86_400_000, start)).toISOString();
+};
 
 let sequence = 0;
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { addDays, businessDateOf } from '../../../src/modules/registry/dates.js';
 import { json, testApp } from '../../helpers.js';
-import { type Assignment, careCalls, daysAgo, type ProblemBody, type Task } from './fixtures.js';
+import { type Assignment, careCalls, daysAgo, earlierToday, type ProblemBody, type Task } from './fixtures.js';
 
 const today = businessDateOf(new Date());
 
@@ -100,11 +100,15 @@ t.test('visit tasks', async (t) => {
   });
 
   t.test('a visit completes the open task; the next window follows it', async (t) => {
-    const done = await visit(nanguan, { personId: cared.id, caregiverId: wang.id, visitedAt: daysAgo(0.001) });
+    const done = await visit(nanguan, { personId: cared.id, caregiverId: wang.id, visitedAt: earlierToday(0.001) });
     const [task] = await tasksOf(cared.id);
     t.match(task, { status: 'done', visitId: done.id });
     t.equal(done.taskId, task!.id);
-    const lateVisit = await visit(nanguan, { personId: late.id, visitorName: 'Caseworker', visitedAt: daysAgo(0.001) });
+    const lateVisit = await visit(nanguan, {
+      personId: late.id,
+      visitorName: 'Caseworker',
+      visitedAt: earlierToday(0.001),
+    });
     t.ok(lateVisit.taskId, 'a late visit completes the overdue task');
     t.same((await list<Task>(nanguan, '/v1/visit-tasks?overdue=true')).items, []);
 
@@ -119,7 +123,7 @@ t.test('visit tasks', async (t) => {
       (await tasksOf(late.id)).find((x) => x.status === 'open'),
       { windowStart: today, dueDate: addDays(today, 30) },
     );
-    const again = await visit(nanguan, { personId: cared.id, caregiverId: wang.id, visitedAt: daysAgo(0.0005) });
+    const again = await visit(nanguan, { personId: cared.id, caregiverId: wang.id, visitedAt: earlierToday(0.0005) });
     t.equal(again.taskId, null, 'a visit before the next window opens completes nothing');
   });
 
