@@ -340,7 +340,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(paymentBatchRoutes, { payments });
   await app.register(paymentBatchActionRoutes, { payments });
   await app.register(paymentRoutes, { payments });
-  await app.register(bankRoutes, { bank, audit });
+  await app.register(bankRoutes, { bank });
   await app.register(inKindRoutes, { inKind });
   await app.register(careRoutes, { care });
   await app.register(referralRoutes, { referrals });

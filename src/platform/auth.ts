@@ -13,6 +13,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Scopes the caller must hold (all of them). Also shown in the OpenAPI document. */
     scopes?: Scope[];
+    /**
+     * Besides `scopes`, the caller must hold one of these (403 otherwise). The OpenAPI document
+     * shows one security requirement for each.
+     */
+    anyOfScopes?: Scope[];
   }
 }
 
@@ -47,17 +52,23 @@ export const authPlugin = fp(
       if (!client) throw unauthorized('The API key is unknown, revoked, expired, or its client is disabled.');
       request.client = client;
 
-      const required = request.routeOptions.config.scopes ?? [];
+      const { scopes: required = [], anyOfScopes } = request.routeOptions.config;
       const missing = required.filter((s) => !client.scopes.includes(s));
-      if (missing.length > 0) {
+      const missingOne = anyOfScopes !== undefined && !anyOfScopes.some((s) => client.scopes.includes(s));
+      if (missing.length > 0 || missingOne) {
         await audit.record(app.database.db, actorOf(request), {
           operation: request.routeOptions.schema?.operationId ?? `${request.method} ${request.routeOptions.url}`,
           resourceType: 'request',
           outcome: 'denied',
-          detail: { missingScopes: missing },
+          detail: missing.length > 0 ? { missingScopes: missing } : { missingOneOf: anyOfScopes },
         });
-        throw new ProblemError(403, 'forbidden', `This operation needs the scope ${missing.join(', ')}.`, {
-          requiredScopes: required,
+        if (missing.length > 0) {
+          throw new ProblemError(403, 'forbidden', `This operation needs the scope ${missing.join(', ')}.`, {
+            requiredScopes: required,
+          });
+        }
+        throw new ProblemError(403, 'forbidden', `This operation needs one of the scopes ${anyOfScopes!.join(', ')}.`, {
+          requiredScopes: anyOfScopes,
         });
       }
     });

@@ -25,7 +25,7 @@ const description = `Doudi (兜底) lets a city's agencies coordinate social ass
 
 **Authentication.** Every \`/v1\` operation needs \`Authorization: Bearer <api key>\`. A key belongs to a
 client of one agency with scopes and a jurisdiction (a region-code prefix). The scopes an operation
-needs are listed in its security requirement. Objects outside the caller's jurisdiction answer 404.
+needs are listed in its security requirement (where there are several, any one of them suffices). Objects outside the caller's jurisdiction answer 404.
 
 **Errors** are \`application/problem+json\` (RFC 9457). Problem types:
 ${Object.entries(problemKinds)
@@ -126,7 +126,10 @@ export const openapiPlugin = fp(
         const { url, route } = document;
         const schema = document.schema as RouteSchema | undefined;
         if (!schema || !url.startsWith('/v1')) return zodTransform(document);
-        const scopes = (route.config as { scopes?: string[] } | undefined)?.scopes ?? [];
+        const config = route.config as { scopes?: string[]; anyOfScopes?: string[] } | undefined;
+        const scopes = config?.scopes ?? [];
+        const anyOf = config?.anyOfScopes;
+        const listed = (list: string[]) => list.map((s) => `\`${s}\``).join(', ');
         const standard = problems(
           ...(schema.body || schema.querystring || schema.params || schema.headers ? [400] : []),
           401,
@@ -138,10 +141,13 @@ export const openapiPlugin = fp(
         const withErrors = {
           ...schema,
           response: { ...standard, ...(schema.response ?? {}) },
-          security: [{ apiKey: scopes }],
-          ...(scopes.length > 0 && {
-            description:
-              `${(schema.description as string | undefined) ?? ''}\n\nScopes: ${scopes.map((s) => `\`${s}\``).join(', ')}.`.trim(),
+          // Alternatives are separate security requirements: any one of them suffices.
+          security: anyOf ? anyOf.map((one) => ({ apiKey: [...scopes, one] })) : [{ apiKey: scopes }],
+          ...((scopes.length > 0 || anyOf) && {
+            description: `${(schema.description as string | undefined) ?? ''}\n\nScopes: ${[
+              ...(scopes.length > 0 ? [listed(scopes)] : []),
+              ...(anyOf ? [`one of ${listed(anyOf)}`] : []),
+            ].join(', and ')}.`.trim(),
           }),
         };
         return zodTransform({ ...document, schema: withErrors } as typeof document);

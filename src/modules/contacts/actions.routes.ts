@@ -33,6 +33,8 @@ interface Spec<B extends z.ZodType, S> {
   summary: string;
   description: string;
   scope: Scope;
+  /** One of these as well (the handler checks it too). */
+  anyOfScopes?: Scope[];
   tags: string[];
   body: B;
   act: (s: S, body: z.infer<B>) => Promise<Answer>;
@@ -44,7 +46,7 @@ export const handoffActionRoutes: FastifyPluginAsyncZod<{ contacts: ContactServi
     app.post(
       `/v1/contact-handoffs/:id/${spec.path}`,
       {
-        config: { scopes: [spec.scope] },
+        config: { scopes: [spec.scope], ...(spec.anyOfScopes && { anyOfScopes: spec.anyOfScopes }) },
         schema: {
           operationId: spec.operationId,
           summary: spec.summary,
@@ -69,7 +71,7 @@ export const handoffActionRoutes: FastifyPluginAsyncZod<{ contacts: ContactServi
     app.post(
       `/v1/contact-handoffs/:id/contacts/:contactId/${spec.path}`,
       {
-        config: { scopes: [spec.scope] },
+        config: { scopes: [spec.scope], ...(spec.anyOfScopes && { anyOfScopes: spec.anyOfScopes }) },
         schema: {
           operationId: spec.operationId,
           summary: spec.summary,
@@ -176,6 +178,7 @@ export const handoffActionRoutes: FastifyPluginAsyncZod<{ contacts: ContactServi
     description:
       'Civil affairs (contacts:create) and the CDC (contacts:receive) write to each other once the handoff is sent (409 before), in any state after. Publishes `contact_handoff.commented` (the text is read on the handoff).',
     scope: 'contacts:read',
+    anyOfScopes: ['contacts:create', 'contacts:receive'],
     tags: [...civil, ...cdc],
     body: CommentBody,
     act: (s, b) => contacts.comment(s, b),

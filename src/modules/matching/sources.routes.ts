@@ -18,7 +18,7 @@ import {
   sourceOut,
   uploadKey,
 } from './sources.schemas.js';
-import type { SourceService } from './sources.service.js';
+import { type SourceService, sourceReaderScopes } from './sources.service.js';
 
 const readers = ['Data providers', 'Civil affairs', 'Admin'];
 const readersNote =
@@ -88,6 +88,7 @@ export const sourceRoutes: FastifyPluginAsyncZod<{ sources: SourceService }> = a
   app.get(
     '/v1/matching/sources',
     {
+      config: { anyOfScopes: sourceReaderScopes },
       schema: {
         operationId: 'listMatchingSources',
         summary: 'List matching sources',
@@ -112,6 +113,7 @@ export const sourceRoutes: FastifyPluginAsyncZod<{ sources: SourceService }> = a
   app.get(
     '/v1/matching/sources/:id',
     {
+      config: { anyOfScopes: sourceReaderScopes },
       schema: {
         operationId: 'getMatchingSource',
         summary: 'Read a matching source, its current snapshot and its record schema',
@@ -127,6 +129,7 @@ export const sourceRoutes: FastifyPluginAsyncZod<{ sources: SourceService }> = a
   app.get(
     '/v1/matching/sources/:id/snapshots',
     {
+      config: { anyOfScopes: sourceReaderScopes },
       schema: {
         operationId: 'listMatchingSnapshots',
         summary: 'The loads of a source, newest first',
@@ -154,6 +157,7 @@ export const sourceRoutes: FastifyPluginAsyncZod<{ sources: SourceService }> = a
   app.get(
     '/v1/matching/sources/:id/snapshots/:snapshotId',
     {
+      config: { anyOfScopes: sourceReaderScopes },
       schema: {
         operationId: 'getMatchingSnapshot',
         summary: 'Read one load of a source: status, counts, report of bad lines',

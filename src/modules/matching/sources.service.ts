@@ -45,7 +45,8 @@ interface Deps {
   clock?: () => Date;
 }
 
-const readerScopes: Scope[] = ['matching:load', 'matching:verify', 'programs:manage'];
+/** Who may read sources and snapshots: their provider, those who verify with them, those who manage them. */
+export const sourceReaderScopes: Scope[] = ['matching:load', 'matching:verify', 'programs:manage'];
 const seesRegion = (caller: SourceReader) =>
   caller.scopes.includes('matching:verify') || caller.scopes.includes('programs:manage');
 
@@ -88,10 +89,15 @@ export function createSourceService({
   const loader = createLoader({ database, audit, events, pii, clock });
 
   function assertReader(caller: SourceReader) {
-    if (!readerScopes.some((s) => caller.scopes.includes(s))) {
-      throw new ProblemError(403, 'forbidden', `This operation needs one of the scopes ${readerScopes.join(', ')}.`, {
-        requiredScopes: readerScopes,
-      });
+    if (!sourceReaderScopes.some((s) => caller.scopes.includes(s))) {
+      throw new ProblemError(
+        403,
+        'forbidden',
+        `This operation needs one of the scopes ${sourceReaderScopes.join(', ')}.`,
+        {
+          requiredScopes: sourceReaderScopes,
+        },
+      );
     }
   }
 

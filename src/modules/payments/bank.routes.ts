@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import type { AuditService } from '../../platform/audit/service.js';
 import { actorOf, callerOf } from '../../platform/auth.js';
 import { ProblemError } from '../../platform/errors.js';
 import {
@@ -25,17 +24,13 @@ import {
   StatusReportAnswerSchema,
 } from './bank.schemas.js';
 import type { BankService } from './bank.service.js';
-import { seesAccounts } from './common.js';
 
 const idParams = z.object({ id: z.uuid() });
 const xmlTypes = ['application/xml', 'text/xml'];
 const accountScopes: Scope[] = ['payments:execute', 'payments:approve'];
 
 /** Bank exchange: the payer accounts finance keeps, the pain.001 a bank collects, the pain.002 it answers with. */
-export const bankRoutes: FastifyPluginAsyncZod<{ bank: BankService; audit: AuditService }> = async (
-  app,
-  { bank, audit },
-) => {
+export const bankRoutes: FastifyPluginAsyncZod<{ bank: BankService }> = async (app, { bank }) => {
   // A status report is read as it arrives (this plugin's routes only); the handler gets the report.
   app.addContentTypeParser(xmlTypes, async (_request: unknown, payload: AsyncIterable<Buffer>) => readPain002(payload));
 
@@ -134,12 +129,12 @@ export const bankRoutes: FastifyPluginAsyncZod<{ bank: BankService; audit: Audit
     {
       // A HEAD would be a download too (audited, accounts opened) with nothing to show for it.
       exposeHeadRoute: false,
-      config: { scopes: ['payments:read'] },
+      config: { scopes: ['payments:read'], anyOfScopes: accountScopes },
       schema: {
         operationId: 'downloadPaymentBatchPain001',
         summary: 'Collect a dispatched batch as ISO 20022 pain.001.001.03 XML, streamed',
         description:
-          'Needs `payments:execute` (banks) or `payments:approve` (finance) besides `payments:read`: the file holds payees’ account numbers whole (403 otherwise). For a batch that is `dispatched` (or later): one group header (MsgId, CreDtTm, NbOfTxs, CtrlSum, InitgPty), one PmtInf debiting the payer account set for the batch’s program and region (dispatching needs one; 422 for a batch dispatched without), one CdtTrfTxInf per payment with its EndToEndId, amount in yuan (CNY), creditor agent, name and account. The first collection fixes MsgId, CreDtTm and the payer account; every later one is the same file (the bank tells repeats by MsgId). Streamed as it is read; every collection is audited. 409 invalid-state before dispatch.',
+          'The file holds payees’ account numbers whole: it needs `payments:execute` (banks) or `payments:approve` (finance) besides `payments:read` (403 otherwise). For a batch that is `dispatched` (or later): one group header (MsgId, CreDtTm, NbOfTxs, CtrlSum, InitgPty), one PmtInf debiting the payer account set for the batch’s program and region (dispatching needs one; 422 for a batch dispatched without), one CdtTrfTxInf per payment with its EndToEndId, amount in yuan (CNY), creditor agent, name and account. The first collection fixes MsgId, CreDtTm and the payer account; every later one is the same file (the bank tells repeats by MsgId). Streamed as it is read; every collection is audited. 409 invalid-state before dispatch.',
         tags: ['Bank', 'Finance'],
         params: idParams,
         response: {
@@ -153,22 +148,6 @@ export const bankRoutes: FastifyPluginAsyncZod<{ bank: BankService; audit: Audit
     },
     async (request, reply) => {
       const caller = callerOf(request);
-      if (!seesAccounts(caller)) {
-        await audit.record(app.database.db, actorOf(request), {
-          operation: 'downloadPaymentBatchPain001',
-          resourceType: 'request',
-          outcome: 'denied',
-          detail: { missingScopes: accountScopes },
-        });
-        throw new ProblemError(
-          403,
-          'forbidden',
-          'The payment file holds payees’ accounts: it needs payments:execute or payments:approve.',
-          {
-            requiredScopes: accountScopes,
-          },
-        );
-      }
       const file = await bank.openFile(caller, actorOf(request), request.params.id);
       reply
         .header('content-type', 'application/xml; charset=utf-8')
