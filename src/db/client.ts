@@ -102,6 +102,9 @@ function openPostgres(url: string, max: number): Database {
   const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 5_000, idleTimeoutMillis: 30_000 });
   // An idle client losing its connection (a database restart) must not crash the process.
   pool.on('error', () => {});
+  // Nor one lost while a request holds it (a restart mid-transaction): its queries fail and the pool
+  // drops it on release, but its own 'error' event, with no listener, would end the process.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = drizzlePg(pool, { schema }) as unknown as Db;
   return {
     kind: 'postgres',

@@ -36,6 +36,9 @@ ${Object.entries(problemKinds)
 (with \`Idempotent-Replayed: true\`), a different body answers 422, a key still in flight 409.
 Mutable resources carry an \`ETag\`; send it back in \`If-Match\` to make a change conditional (412 when stale).
 
+**Outages.** While the database cannot be reached (a restart, a failover) calls answer 503
+\`/problems/service-unavailable\` with \`Retry-After\`; the service reconnects by itself.
+
 **Lists** take \`limit\` (1–500, default 50) and \`cursor\`, and answer \`{ items, nextCursor }\`.
 
 **Money** is integer fen (\`…Fen\`), times RFC 3339, business dates \`YYYY-MM-DD\` in Asia/Shanghai.`;
@@ -137,6 +140,7 @@ export const openapiPlugin = fp(
           ...(route.method === 'POST' ? [409, 413, 415, 422] : []),
           429,
           500,
+          503,
         );
         const withErrors = {
           ...schema,

@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import FindMyWay from 'find-my-way';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { databaseUnavailable, isDatabaseUnavailable } from './database-unavailable.js';
 import { type FieldError, ProblemError, type ProblemKind, problemType, titleOf, validationError } from './errors.js';
 
 const frameworkErrors: Record<string, { status: number; kind: ProblemKind; detail: string }> = {
@@ -85,6 +86,8 @@ export function frameworkErrorAnswer(err: FastifyError, request: FastifyRequest,
 
 function toProblemError(err: FastifyError): ProblemError | null {
   if (err instanceof ProblemError) return err;
+  // A database restart or failover: the request was fine, a retry will do (503 with Retry-After).
+  if (isDatabaseUnavailable(err)) return databaseUnavailable();
   if (hasZodFastifySchemaValidationErrors(err) || (err.validation && err.validation.length > 0)) {
     return validationError(fieldErrors(err));
   }
