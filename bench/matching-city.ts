@@ -22,6 +22,18 @@ export const actor = { clientId: null, agency: null, requestId: 'bench' };
 const everywhere = { jurisdiction: '22', scopes: [] };
 
 /** The environment of the in-process app and of the server processes. */
+/** The dibao standard the synthetic city is drawn against (synthetic.ts), with the limits its truth assumes. */
+export const syntheticDibaoStandard = {
+  region: '2201',
+  effectiveFrom: '2020-01-01',
+  monthlyStandardFen: 72_000,
+  assetMultiple: 24,
+  propertyLimit: 1,
+  vehicleValueLimitFen: 10_000_000,
+  businessCapitalLimitFen: 0,
+  label: 'bench',
+};
+
 export const matchingEnv = (url: string) => ({
   DATABASE_URL: url,
   LOG_LEVEL: 'silent',
@@ -120,6 +132,7 @@ export async function uploadFile(
     });
     req.once('error', reject);
   });
+  answered.catch(() => undefined); // awaited below unless the body's pipeline fails first
   await pipeline(createReadStream(file, { highWaterMark: 256 * 1024 }), counter, req);
   const { status, body } = await answered;
   return { status, body, seconds: (performance.now() - started) / 1000 };

@@ -11,7 +11,7 @@ import pg from 'pg';
 import { syntheticResidentId } from '../src/modules/registry/people.seed.js';
 import { mask } from '../src/modules/registry/sensitive.js';
 import { start } from './lib.js';
-import { actor, benchClient, matchingEnv, seedingApp } from './matching-city.js';
+import { actor, benchClient, matchingEnv, seedingApp, syntheticDibaoStandard } from './matching-city.js';
 
 /** A county no other (non-payments) scenario registers people in. */
 export const PAYMENTS_REGION = '220112';
@@ -56,13 +56,7 @@ export async function paymentsCity(url: string, households: number, label: strin
     const present = await count();
     if (present === 0) {
       await app.services.programs.createStandard({ jurisdiction: '22' }, actor, 'dibao', {
-        region: '2201',
-        effectiveFrom: '2020-01-01',
-        monthlyStandardFen: 72_000,
-        assetMultiple: 24,
-        propertyLimit: 1,
-        vehicleValueLimitFen: 10_000_000,
-        businessCapitalLimitFen: 0,
+        ...syntheticDibaoStandard,
         label: 'bench payments',
       });
     }

@@ -94,12 +94,16 @@ for (const [name, run] of Object.entries(scenarios)) {
   fresh.push({ ...(await run(url)), date: new Date().toISOString() });
 }
 
+/** In RESULTS.md, the line after which other scripts' sections begin. */
+const KEPT_MARKER =
+  '<!-- Below: figures of the fault scripts and the soak (scripts/faults, npm run soak), kept by npm run bench. -->';
+
 // A partial run keeps the other scenarios' last figures (each carries its own date).
 const resultsFile = new URL('./results.json', import.meta.url);
-const previous: ScenarioResult[] =
-  only && existsSync(resultsFile)
-    ? ((JSON.parse(readFileSync(resultsFile, 'utf8')) as { scenarios: ScenarioResult[] }).scenarios ?? [])
-    : [];
+const stored = existsSync(resultsFile)
+  ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as Record<string, unknown> & { scenarios?: ScenarioResult[] })
+  : {};
+const previous: ScenarioResult[] = only ? (stored.scenarios ?? []) : [];
 const all = Object.keys(scenarios).flatMap((name) => {
   const result = fresh.find((s) => s.name === name) ?? previous.find((s) => s.name === name);
   if (!result) return [];
@@ -107,7 +111,8 @@ const all = Object.keys(scenarios).flatMap((name) => {
   result.table ??= httpTable(result.measured as Figures, result.baseline as Figures);
   return [result];
 });
-writeFileSync(resultsFile, `${JSON.stringify({ date, machine, scenarios: all }, null, 2)}\n`);
+// Other scripts' figures (the soak's, under "soak") are kept as they are.
+writeFileSync(resultsFile, `${JSON.stringify({ ...stored, date, machine, scenarios: all }, null, 2)}\n`);
 
 const verdict = (s: ScenarioResult) => (s.met === null ? '—' : s.met ? 'met' : 'NOT met');
 const md = [
@@ -132,5 +137,13 @@ const md = [
   ]),
 ].join('\n');
 const resultsMd = new URL('./RESULTS.md', import.meta.url);
-writeFileSync(resultsMd, await format(md, { parser: 'markdown', filepath: resultsMd.pathname }));
+// What follows the marker is written by other scripts (fault scripts, the soak): kept as it is.
+const kept = existsSync(resultsMd) ? readFileSync(resultsMd, 'utf8').split(KEPT_MARKER)[1] : undefined;
+writeFileSync(
+  resultsMd,
+  await format(kept === undefined ? md : `${md}\n${KEPT_MARKER}${kept}`, {
+    parser: 'markdown',
+    filepath: resultsMd.pathname,
+  }),
+);
 console.log(md);

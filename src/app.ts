@@ -76,6 +76,7 @@ import { type ContactService, createContactService } from './modules/contacts/se
 import { reportRoutes } from './modules/reports/routes.js';
 import { createReportService, type ReportService } from './modules/reports/service.js';
 import { DEADLINE_CHECK_MS } from './modules/reports/deadlines.js';
+import { STALE_LOAD_SWEEP_MS } from './modules/matching/load.js';
 
 export const version = '0.1.0';
 
@@ -371,11 +372,15 @@ function startBackground(app: FastifyInstance, config: Config) {
   const stopSequencer = every(config.EVENTS_POLL_MS, 'event sequencer', () => events.sequence());
   // Daily reports: announces each district's missing report once its deadline has passed.
   const stopDeadlines = every(DEADLINE_CHECK_MS, 'daily report deadlines', () => app.services.reports.checkDeadlines());
+  // Snapshot loads whose process died (SIGKILL, a crash) are marked failed rather than loading forever.
+  const stopLoadSweep = every(STALE_LOAD_SWEEP_MS, 'stale load sweep', () =>
+    app.services.matchingSources.sweepStaleLoads(),
+  );
   app.addHook('onReady', async () => {
     jobs.start();
     webhooks.start();
   });
   app.addHook('preClose', async () => {
-    await Promise.all([stopSealer(), stopSequencer(), stopDeadlines(), jobs.stop(), webhooks.stop()]);
+    await Promise.all([stopSealer(), stopSequencer(), stopDeadlines(), stopLoadSweep(), jobs.stop(), webhooks.stop()]);
   });
 }

@@ -33,6 +33,7 @@ import {
   DATA_DIR,
   matchingEnv,
   seedingApp,
+  syntheticDibaoStandard,
   uploadFile,
 } from '../matching-city.js';
 
@@ -44,17 +45,6 @@ const POOL_MAX = 2 * cpus().length;
 const PACED_RATE = 20;
 const [REAL_PORT, BARE_PORT] = [3904, 3905];
 const REGION = '220102';
-/** The dibao standard the city is drawn against (synthetic.ts), with the limits its truth assumes. */
-const STANDARD = {
-  region: '2201',
-  effectiveFrom: '2020-01-01',
-  monthlyStandardFen: 72_000,
-  assetMultiple: 24,
-  propertyLimit: 1,
-  vehicleValueLimitFen: 10_000_000,
-  businessCapitalLimitFen: 0,
-  label: 'bench',
-};
 
 type Truth = HouseholdTruth & { householdId: string };
 /** One round's figures, with the CPU a request took (ms) in the server process and in the database. */
@@ -65,7 +55,7 @@ export async function scenarioMatchingVerify(url: string): Promise<ScenarioResul
   const app = await seedingApp(url);
   const provider = await benchClient(app, 'data_provider', 'bench city provider');
   const caseworker = await benchClient(app, 'civil_affairs', 'bench city caseworker');
-  await app.services.programs.createStandard({ jurisdiction: '22' }, actor, 'dibao', STANDARD);
+  await app.services.programs.createStandard({ jurisdiction: '22' }, actor, 'dibao', syntheticDibaoStandard);
   const out = join(DATA_DIR, `city-${HOUSEHOLDS}`);
   const city = await writeSyntheticCity(
     app.services.people,

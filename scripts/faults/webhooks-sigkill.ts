@@ -13,20 +13,19 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { openSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
-import pg from 'pg';
 import { Webhook } from 'standardwebhooks';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { rows } from '../../src/db/client.js';
 import type { AuthenticatedClient } from '../../src/platform/clients/service.js';
 import { clientUpdated } from '../../src/platform/events/catalogue.js';
+import { dropDatabase, freePort, freshDatabase, killed, sleep } from './lib.js';
 
-const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const EVENTS = Number(process.env.FAULT_EVENTS ?? 3_000);
 const SUBJECTS = Number(process.env.FAULT_SUBJECTS ?? 100);
 const TIMEOUT_S = Number(process.env.FAULT_TIMEOUT_S ?? 120);
@@ -34,22 +33,9 @@ const dbName = 'doudi_fault_webhooks';
 const started = Date.now();
 const log = (message: string) =>
   console.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}`);
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const target = new URL(serverUrl);
-if (!['127.0.0.1', 'localhost', '[::1]'].includes(target.hostname)) {
-  console.error(`FAIL: DATABASE_URL must point at a loopback address, not ${target.hostname}`);
-  process.exit(2);
-}
-
-// A fresh database.
-const admin = new pg.Client({ connectionString: serverUrl });
-await admin.connect();
-await admin.query(`drop database if exists ${dbName} with (force)`);
-await admin.query(`create database ${dbName}`);
-await admin.end();
-target.pathname = `/${dbName}`;
-const url = target.toString();
+// A fresh database (on a loopback address only).
+const url = await freshDatabase(dbName);
 
 // The receiver: records every message, verifies its signature and answers 204 after a moment;
 // just before the kill it answers nothing, so that deliveries are surely in flight when the
@@ -145,12 +131,7 @@ const subscriptionId = subscribed.subscription.id;
 
 // The real service, as `npm start` runs it (migrations, sequencer and sender included), in a
 // process of its own; its log goes to a file.
-const port = await new Promise<number>((resolve) => {
-  const probe = createNetServer().listen(0, '127.0.0.1', () => {
-    const { port } = probe.address() as AddressInfo;
-    probe.close(() => resolve(port));
-  });
-});
+const port = await freePort();
 const logFile = join(tmpdir(), `doudi-fault-webhooks-${process.pid}.log`);
 const logFd = openSync(logFile, 'a');
 let service: ChildProcess | null = null;
@@ -171,13 +152,6 @@ async function startService() {
     await sleep(100);
   }
 }
-const killed = (child: ChildProcess, signal: NodeJS.Signals) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill(signal);
-  });
-
 let finished = false;
 async function cleanUp(passed: boolean) {
   finished = true;
@@ -186,10 +160,7 @@ async function cleanUp(passed: boolean) {
   receiver.close();
   await app.close();
   if (passed) {
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`drop database if exists ${dbName} with (force)`);
-    await admin.end();
+    await dropDatabase(dbName);
     unlinkSync(logFile);
   } else {
     console.log(`Database ${dbName} kept for inspection; service log: ${logFile}`);

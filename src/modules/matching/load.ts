@@ -34,7 +34,9 @@ interface Deps {
 /** Statuses a load ends in; a repeat of its upload key is answered from the row. */
 const settled = ['complete', 'superseded', 'rejected'];
 /** First key of the advisory lock that lets one load of a source run at a time (with hashtext(source id)). */
-const LOAD_LOCK = 22_010_005;
+export const LOAD_LOCK = 22_010_005;
+/** How often the running service looks for loads whose process died (sweepStale). */
+export const STALE_LOAD_SWEEP_MS = 5_000;
 
 class Refused extends Error {
   constructor(readonly outcome: ReadOutcome) {
@@ -50,7 +52,7 @@ class Refused extends Error {
  * one, never a mix. If any line was bad, the transaction is rolled back (nothing of the load was
  * ever visible) and the snapshot is recorded `rejected` with its report. A load that breaks off
  * rolls back too and leaves its snapshot `loading` (or `failed`, when this process saw it break);
- * the next load of the source marks stale `loading` snapshots `failed`.
+ * the next load of the source, or the sweep for loads whose process died, marks it `failed`.
  *
  * Superseded snapshots keep their records until the next load (so a verification that picked the
  * old snapshot before the swap still reads it whole); the swap deletes the records of snapshots
@@ -280,7 +282,49 @@ export function createLoader({ database, audit, events, pii, clock }: Deps) {
     }
   }
 
-  return { load };
+  /**
+   * Marks `failed` the snapshots of loads whose process died (SIGKILL, a crash): they say `loading`
+   * while nobody loads them, and would until the source's next load. A running load holds its
+   * source's advisory lock (PostgreSQL: a source whose lock is free has none) or is in this
+   * process's set (PGlite: one process). Answers the snapshots marked.
+   */
+  async function sweepStale(): Promise<string[]> {
+    const candidates = await db
+      .selectDistinct({ sourceId: matchingSnapshots.sourceId })
+      .from(matchingSnapshots)
+      .where(eq(matchingSnapshots.status, 'loading'));
+    const marked: string[] = [];
+    const mark = async (sourceId: string) => {
+      const rows = await db
+        .update(matchingSnapshots)
+        .set({ status: 'failed', completedAt: clock() })
+        .where(and(eq(matchingSnapshots.sourceId, sourceId), eq(matchingSnapshots.status, 'loading')))
+        .returning({ id: matchingSnapshots.id });
+      marked.push(...rows.map((r) => r.id));
+    };
+    for (const { sourceId } of candidates) {
+      if (loading.has(sourceId)) continue;
+      if (!database.withClient) {
+        await mark(sourceId);
+        continue;
+      }
+      await database.withClient(async (client) => {
+        const { rows } = await client.query<{ locked: boolean }>(
+          'select pg_try_advisory_lock($1, hashtext($2)) as locked',
+          [LOAD_LOCK, sourceId],
+        );
+        if (!rows[0]?.locked) return; // a load of the source runs (here or in another process)
+        try {
+          await mark(sourceId);
+        } finally {
+          await client.query('select pg_advisory_unlock($1, hashtext($2))', [LOAD_LOCK, sourceId]);
+        }
+      });
+    }
+    return marked;
+  }
+
+  return { load, sweepStale };
 }
 
 export type Loader = ReturnType<typeof createLoader>;

@@ -209,7 +209,7 @@ export function createSourceService({
     return { source, ...result };
   }
 
-  return { create, get, list, snapshots, snapshot, load };
+  return { create, get, list, snapshots, snapshot, load, sweepStaleLoads: loader.sweepStale };
 }
 
 export type SourceService = ReturnType<typeof createSourceService>;

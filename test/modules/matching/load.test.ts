@@ -7,6 +7,7 @@ import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import t from 'tap';
 import { rows } from '../../../src/db/client.js';
+import { LOAD_LOCK } from '../../../src/modules/matching/load.js';
 import { defaultScopes } from '../../../src/platform/scopes.js';
 import { json, onPostgres, type TestClient, testApp } from '../../helpers.js';
 import { withWrongCheck } from '../registry/people.fixtures.js';
@@ -251,6 +252,58 @@ t.test('a load killed halfway leaves the old snapshot in force', async (t) => {
   t.equal(now.current, cut.id);
   t.equal(now.snapshots.get(cut.id)!.n, 60);
   t.equal(now.snapshots.get(dead!.id)!.status, 'failed');
+});
+
+t.test('a load whose process died is marked failed by the sweep; a running one is left alone', async (t) => {
+  const { app, admin, client, database } = await testApp(t);
+  const provider = await client('data_provider');
+  const sourceId = await createSource(app, admin, provider);
+  const sources = app.services.matchingSources;
+  const old = json<Snapshot>(await upload(app, provider, sourceId, 'old', ndjson(incomeRecords(50))));
+  // What a SIGKILLed process leaves: its load's snapshot `loading`, its records rolled back.
+  const dead = async (key: string) =>
+    (
+      await rows<{ id: string }>(
+        app.database.db,
+        sql`insert into matching_snapshots (source_id, status, format, upload_key) values (${sourceId}, 'loading', 'ndjson', ${key}) returning id`,
+      )
+    )[0]!.id;
+  const statusOf = async (id: string) =>
+    json<Snapshot>(
+      await app.inject({
+        method: 'GET',
+        url: `/v1/matching/sources/${sourceId}/snapshots/${id}`,
+        headers: provider.headers,
+      }),
+    ).status;
+
+  if (database.withClient) {
+    // A load of the source running in another process holds its lock: the sweep leaves it alone.
+    const running = await dead('elsewhere');
+    await database.withClient(async (other) => {
+      await other.query('select pg_advisory_lock($1, hashtext($2))', [LOAD_LOCK, sourceId]);
+      try {
+        t.same(await sources.sweepStaleLoads(), [], 'nothing marked while the load runs');
+        t.equal(await statusOf(running), 'loading');
+      } finally {
+        await other.query('select pg_advisory_unlock($1, hashtext($2))', [LOAD_LOCK, sourceId]);
+      }
+    });
+    t.same(await sources.sweepStaleLoads(), [running], 'marked once its process is gone');
+    t.equal(await statusOf(running), 'failed');
+  }
+
+  const killed = await dead('killed');
+  t.same(await sources.sweepStaleLoads(), [killed]);
+  t.equal(await statusOf(killed), 'failed', 'the API shows the load failed');
+  t.same(await sources.sweepStaleLoads(), [], 'a second sweep finds nothing');
+  const now = await state(app, sourceId);
+  t.equal(now.current, old.id, 'the snapshot in force stays');
+  t.equal(now.snapshots.get(old.id)!.n, 50);
+  // Retried with its key, the load completes under the same snapshot.
+  const retried = await upload(app, provider, sourceId, 'killed', ndjson(incomeRecords(70, 100)));
+  t.equal(retried.statusCode, 201);
+  t.match(json<Snapshot>(retried), { id: killed, status: 'complete', records: 70 });
 });
 
 // PGlite has one connection, which the load holds until it ends: nothing else runs meanwhile.
