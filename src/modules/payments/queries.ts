@@ -45,6 +45,8 @@ const i = paymentItems;
 const overdueSql = (now: Date) =>
   sql`${b.deadline} is not null and ${b.deadline} < ${now.toISOString()}::timestamptz and ${b.status} in ('draft','submitted','approved','dispatched')`;
 /** The payment re-issuing this one, if any. */
+/** The period is one payments have been made for (payment_item_periods(), migration payments_period_led). */
+const inPaidPeriods = sql`payment_items.period = any(array(select payment_item_periods()))`;
 const reissuedBy = sql<string | null>`(select r.id from payment_items r where r.reissue_of = payment_items.id limit 1)`;
 
 /**
@@ -169,6 +171,8 @@ export function createQueries({ db, audit, clock = () => new Date() }: PaymentDe
     if (filter.status) conditions.push(eq(i.status, filter.status));
     if (filter.personId) conditions.push(eq(i.personId, filter.personId));
     if (filter.enrollmentId) conditions.push(eq(i.enrollmentId, filter.enrollmentId));
+    // The indexes by person and by enrollment lead with the period (tables.ts): name the periods.
+    if ((filter.personId || filter.enrollmentId) && !filter.period) conditions.push(inPaidPeriods);
     if (filter.temporaryAssistanceId) conditions.push(eq(i.temporaryAssistanceId, filter.temporaryAssistanceId));
     if (filter.after) conditions.push(gt(i.id, filter.after));
     const found = await db

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
+import { rows } from '../../../src/db/client.js';
 import { json, testApp } from '../../helpers.js';
 import {
   type Batch,
@@ -18,7 +19,7 @@ t.test('what payments name cannot be deleted; ids and EndToEndIds follow the bat
   const { app, client } = await testApp(t);
   const caseworker = await client('civil_affairs', { jurisdiction: '220102' });
   const bank = await client('bank');
-  const { post, paymentsOf } = http(app);
+  const { get, post, paymentsOf } = http(app);
   const paid: Awaited<ReturnType<typeof enrolled>>[] = [];
   for (let i = 0; i < 5; i++) paid.push(await enrolled(app, { region: '220102', benefitFen: 10_000 + i }));
   const idle = await enrolled(app, { region: '220104' });
@@ -40,6 +41,23 @@ t.test('what payments name cannot be deleted; ids and EndToEndIds follow the bat
       t.match(item.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a version 7 UUID');
     }
     t.equal(new Set(items.map((i) => i.endToEndId)).size, 5);
+  });
+
+  t.test('a person’s and an enrollment’s payments are found period by period', async (t) => {
+    const db = app.database.db;
+    t.same(
+      (await rows<{ period: string }>(db, sql`select payment_item_periods() as period`)).map((r) => r.period),
+      [period],
+      'the periods paid, read off the period-led index',
+    );
+    const list = async (query: string) =>
+      json<{ items: Payment[] }>(await get(`/v1/payments?${query}`, caseworker)).items.map((p) => p.id);
+    const of = (p: Payment) => [p.id];
+    const [a, b] = [items[2]!, items[3]!];
+    t.same(await list(`personId=${a.personId}`), of(a));
+    t.same(await list(`enrollmentId=${b.enrollmentId}`), of(b));
+    t.same(await list(`personId=${a.personId}&period=${period}`), of(a));
+    t.same(await list(`personId=${idle.headId}`), [], 'nobody paid, nothing found');
   });
 
   t.test('deleting a paid person, enrollment or the batch is refused by the database', async (t) => {
