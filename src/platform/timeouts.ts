@@ -10,6 +10,10 @@ declare module 'fastify' {
      */
     streamedUpload?: boolean;
   }
+  interface FastifyRequest {
+    /** Puts the connection timeout back on the socket (timeoutsPlugin). */
+    restoreIdleTimeout?: (() => void) | undefined;
+  }
 }
 
 interface Options {
@@ -24,7 +28,8 @@ interface Options {
  * streamed upload of a few million records as surely as a slow-dripped JSON body. The server runs
  * with it off (headers still have Node's `headersTimeout`) and this hook gives each request its
  * limit instead: the whole body within `requestMs`, or, for routes marked `streamedUpload`, no total
- * limit but an idle limit on the socket.
+ * limit but an idle limit on the socket. No request is cut while it is being answered: the socket's
+ * connection timeout is off from its arrival until its answer is sent.
  */
 export const timeoutsPlugin = fp<Options>(
   async (app: FastifyInstance, { requestMs, uploadIdleMs }) => {
@@ -40,6 +45,13 @@ export const timeoutsPlugin = fp<Options>(
         raw.once('close', () => socket.setTimeout!(previous));
         return;
       }
+      // The connection timeout is for idle sockets. While the answer is being made nothing flows
+      // (a 500,000-payment batch takes seconds), and cutting the socket then would lose the answer
+      // to work that still commits: off until the answer is sent, when it guards a slow reader.
+      // A body that does not come in time is the timer's below.
+      const idle = app.server.timeout;
+      socket.setTimeout(0);
+      request.restoreIdleTimeout = () => socket.setTimeout!(idle);
       if (raw.complete) return;
       const timer = setTimeout(() => {
         if (raw.complete) return;
@@ -50,6 +62,10 @@ export const timeoutsPlugin = fp<Options>(
       const clear = () => clearTimeout(timer);
       raw.once('end', clear);
       raw.once('close', clear);
+    });
+    app.addHook('onSend', async (request) => {
+      request.restoreIdleTimeout?.();
+      request.restoreIdleTimeout = undefined;
     });
   },
   { name: 'timeouts' },

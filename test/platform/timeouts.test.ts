@@ -87,3 +87,33 @@ t.test('an injected request is not timed (its socket is a stand-in)', async (t) 
   });
   t.equal(res.statusCode, 201, res.body);
 });
+
+t.test('an answer that takes longer than CONNECTION_TIMEOUT_MS is not cut off', async (t) => {
+  const seen: (number | undefined)[] = [];
+  const { app } = await testApp(t, {
+    env: { CONNECTION_TIMEOUT_MS: '300' },
+    beforeReady: async (app) => {
+      // A handler at work for three times the connection timeout, sending nothing meanwhile.
+      app.get('/test/slow', async (request) => {
+        seen.push(request.raw.socket.timeout);
+        await sleep(900);
+        return { done: true };
+      });
+    },
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const answer = await new Promise<{ status?: number; body?: string; error?: string }>((resolve) => {
+    const request = http.get({ host: '127.0.0.1', port, path: '/test/slow' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    request.on('error', (err: NodeJS.ErrnoException) => resolve({ error: err.code ?? err.message }));
+  });
+  t.equal(answer.status, 200, `answered (${answer.error ?? answer.status})`);
+  t.same(JSON.parse(answer.body ?? '{}'), { done: true });
+  t.same(seen, [0], 'no idle timeout on the socket while the answer is made');
+  t.equal(app.server.timeout, 300, 'the connection timeout itself is unchanged');
+});
