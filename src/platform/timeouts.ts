@@ -33,6 +33,7 @@ interface Options {
  */
 export const timeoutsPlugin = fp<Options>(
   async (app: FastifyInstance, { requestMs, uploadIdleMs }) => {
+    app.decorateRequest('restoreIdleTimeout', undefined);
     app.addHook('onRequest', async (request) => {
       const raw = request.raw;
       // An injected request (app.inject) has a stand-in socket: no network, nothing to time.
