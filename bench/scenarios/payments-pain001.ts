@@ -132,7 +132,7 @@ export async function scenarioPaymentsPain001(url: string): Promise<ScenarioResu
           `select j.status, extract(epoch from j.finished_at - j.started_at)::float8 as seconds,
                   f.rendered_parts as parts, f.rendered_bytes::float8 as bytes
            from jobs j left join payment_batch_files f on f.batch_id = $1::uuid
-           where j.type = 'payment_batch.render_pain001' and j.payload->>'batchId' = $1`,
+           where j.type = 'payment_batch.render_pain001' and j.payload->>'batchId' = $1::text`,
           [batch.id],
         )
       ).rows;
