@@ -36,6 +36,16 @@ export interface PaymentsCity {
  * Seeds (or finds) `households` households in PAYMENTS_REGION, values sealed, indexed and masked
  * by the registry's protector; makes the caseworker, finance and bank clients named after `label`.
  */
+/** The city's dibao fund account, which dispatching a batch needs (its pain.001's debtor). */
+export const payerAccount = {
+  program: 'dibao',
+  region: '2201',
+  accountName: '长春市城乡低保资金专户',
+  accountNumber: '22050161000800000111',
+  bankName: '中国农业银行长春分行',
+  bankBic: 'ABOCCNBJ220',
+};
+
 export async function paymentsCity(url: string, households: number, label: string): Promise<PaymentsCity> {
   const app = await seedingApp(url);
   const db = new pg.Client({ connectionString: url });
@@ -168,20 +178,7 @@ export async function dispatchedBatch(port: number, city: PaymentsCity, period: 
     }),
   );
   // Dispatch needs the fund account the batch is paid from: the city's, set once (409 when it is).
-  await call(
-    port,
-    city.finance.key,
-    '/v1/payment-payer-accounts',
-    {
-      program: 'dibao',
-      region: '2201',
-      accountName: '长春市城乡低保资金专户',
-      accountNumber: '22050161000800000111',
-      bankName: '中国农业银行长春分行',
-      bankBic: 'ABOCCNBJ220',
-    },
-    [201, 409],
-  );
+  await call(port, city.finance.key, '/v1/payment-payer-accounts', payerAccount, [201, 409]);
   const dispatch = await timed(() => call(port, city.bank.key, `/v1/payment-batches/${batch.id}/dispatch`, {}));
   return {
     batch,

@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import pg from 'pg';
 import { mid, type ScenarioResult, start, startWithMessage, stop } from '../lib.js';
 import { matchingEnv, rssMiB } from '../matching-city.js';
-import { PAYMENTS_REGION, paymentsCity, thisMonth } from '../payments-city.js';
+import { payerAccount, PAYMENTS_REGION, paymentsCity, thisMonth } from '../payments-city.js';
 
 const PAYMENTS = Number(process.env.BENCH_PAIN_PAYMENTS ?? 500_000);
 const ROUNDS = Number(process.env.BENCH_PAIN_ROUNDS ?? 3);
@@ -99,14 +99,7 @@ export async function scenarioPaymentsPain001(url: string): Promise<ScenarioResu
   try {
     // The batch through the API: generated, submitted, approved, dispatched; the payer account set.
     const prepStarted = performance.now();
-    await call(finance.key, '/v1/payment-payer-accounts', {
-      program: 'dibao',
-      region: '2201',
-      accountName: '长春市城乡低保资金专户',
-      accountNumber: '22050161000800000111',
-      bankName: '中国农业银行长春分行',
-      bankBic: 'ABOCCNBJ220',
-    });
+    await call(finance.key, '/v1/payment-payer-accounts', payerAccount);
     const batch = (await call(
       prepare.key,
       '/v1/payment-batches',

@@ -11,7 +11,7 @@
  * failure) and loopback addresses only. Gives up, failing, after FAULT_TIMEOUT_S (300) seconds.
  * Knobs: FAULT_HOUSEHOLDS (100000), FAULT_LEASE_MS (5000: the job lease of the service).
  */
-import { PAYMENTS_REGION, paymentsCity } from '../../bench/payments-city.js';
+import { payerAccount, PAYMENTS_REGION, paymentsCity } from '../../bench/payments-city.js';
 import { type Answer, type Fault, knob, runFault, sleep } from './lib.js';
 
 const HOUSEHOLDS = knob('FAULT_HOUSEHOLDS', 100_000);
@@ -154,14 +154,7 @@ await runFault(
       check(a.status < 300, `${what} answered ${a.status}: ${a.text.slice(0, 300)}`);
     ok(await fault.api(city.prepare.key, 'POST', `/v1/payment-batches/${batch.id}/submit`, {}), 'submitting');
     ok(
-      await fault.api(city.finance.key, 'POST', '/v1/payment-payer-accounts', {
-        program: 'dibao',
-        region: '2201',
-        accountName: '长春市城乡低保资金专户',
-        accountNumber: '22050161000800000111',
-        bankName: '中国农业银行长春分行',
-        bankBic: 'ABOCCNBJ220',
-      }),
+      await fault.api(city.finance.key, 'POST', '/v1/payment-payer-accounts', payerAccount),
       'setting the payer account',
     );
     ok(
