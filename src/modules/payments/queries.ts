@@ -44,9 +44,9 @@ const b = paymentBatches;
 const i = paymentItems;
 const overdueSql = (now: Date) =>
   sql`${b.deadline} is not null and ${b.deadline} < ${now.toISOString()}::timestamptz and ${b.status} in ('draft','submitted','approved','dispatched')`;
-/** The payment re-issuing this one, if any. */
 /** The period is one payments have been made for (payment_item_periods(), migration payments_period_led). */
 const inPaidPeriods = sql`payment_items.period = any(array(select payment_item_periods()))`;
+/** The payment re-issuing this one, if any. */
 const reissuedBy = sql<string | null>`(select r.id from payment_items r where r.reissue_of = payment_items.id limit 1)`;
 
 /**
