@@ -16,6 +16,12 @@ import pg from 'pg';
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The server the fault databases are made on. */
+/**
+ * What the service is started with for bulk work: one client sends everything (no rate limit to
+ * speak of), and a request may take an hour to arrive (a snapshot of millions of records).
+ */
+export const bulkServiceEnv = { RATE_LIMIT_PER_MINUTE: '100000000', REQUEST_TIMEOUT_MS: '3600000' };
+
 export const serverUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A positive number from the environment (a knob), or `fallback`; anything else ends the script. */

@@ -19,7 +19,7 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { benchClient, benchSource, seedingApp, syntheticDibaoStandard, uploadFile } from '../../bench/matching-city.js';
 import { syntheticHouseholds, syntheticResidentId } from '../../src/modules/registry/people.seed.js';
-import { type Fault, knob, runFault } from './lib.js';
+import { bulkServiceEnv, type Fault, knob, runFault } from './lib.js';
 
 const RECORDS = knob('FAULT_RECORDS', 1_000_000);
 const TIMEOUT_S = knob('FAULT_TIMEOUT_S', 180);
@@ -44,11 +44,7 @@ await runFault(
   {
     name: 'matching_load',
     timeoutS: TIMEOUT_S,
-    serviceEnv: {
-      RATE_LIMIT_PER_MINUTE: '100000000',
-      REQUEST_TIMEOUT_MS: '3600000',
-      CONNECTION_TIMEOUT_MS: '600000',
-    },
+    serviceEnv: bulkServiceEnv,
   },
   async (fault) => {
     const { log, check, query } = fault;

@@ -20,7 +20,7 @@ import { benchClient, benchSource, seedingApp, syntheticDibaoStandard, uploadFil
 import { createRunService } from '../../src/modules/matching/runs.service.js';
 import { writeSyntheticCity } from '../../src/modules/matching/synthetic.city.js';
 import { sourceKinds } from '../../src/modules/matching/tables.js';
-import { type Fault, knob, runFault, sleep } from './lib.js';
+import { bulkServiceEnv, type Fault, knob, runFault, sleep } from './lib.js';
 
 const HOUSEHOLDS = knob('FAULT_HOUSEHOLDS', 10_000);
 const CHUNK = knob('FAULT_CHUNK', 2_500);
@@ -49,12 +49,7 @@ await runFault(
   {
     name: 'matching_run',
     timeoutS: TIMEOUT_S,
-    serviceEnv: {
-      JOBS_LEASE_MS: String(LEASE_MS),
-      RATE_LIMIT_PER_MINUTE: '100000000',
-      REQUEST_TIMEOUT_MS: '3600000',
-      CONNECTION_TIMEOUT_MS: '600000',
-    },
+    serviceEnv: { ...bulkServiceEnv, JOBS_LEASE_MS: String(LEASE_MS) },
   },
   async (fault) => {
     const { log, check, query } = fault;

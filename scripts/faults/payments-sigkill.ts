@@ -12,7 +12,7 @@
  * Knobs: FAULT_HOUSEHOLDS (100000), FAULT_LEASE_MS (5000: the job lease of the service).
  */
 import { payerAccount, PAYMENTS_REGION, paymentsCity } from '../../bench/payments-city.js';
-import { type Answer, type Fault, knob, runFault, sleep } from './lib.js';
+import { type Answer, bulkServiceEnv, type Fault, knob, runFault, sleep } from './lib.js';
 
 const HOUSEHOLDS = knob('FAULT_HOUSEHOLDS', 100_000);
 const TIMEOUT_S = knob('FAULT_TIMEOUT_S', 300);
@@ -31,13 +31,7 @@ await runFault(
   {
     name: 'payments',
     timeoutS: TIMEOUT_S,
-    serviceEnv: {
-      JOBS_LEASE_MS: String(LEASE_MS),
-      RATE_LIMIT_PER_MINUTE: '100000000',
-      // As the benchmarks run it: a generation waiting behind another sends nothing for longer
-      // than the default connection (socket idle) timeout of 10 s.
-      CONNECTION_TIMEOUT_MS: '600000',
-    },
+    serviceEnv: { ...bulkServiceEnv, JOBS_LEASE_MS: String(LEASE_MS) },
   },
   async (fault) => {
     const { log, check, query } = fault;
