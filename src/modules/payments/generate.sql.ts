@@ -113,12 +113,13 @@ function fill(s: Scope, cand: SQL, onConflict: boolean): SQL {
       from cand c where c.reason is not null
       returning 1
     )
-    update payment_batches set
-      item_count = (select count(*) from ${paid}),
-      total_fen = (select coalesce(sum(amount_fen), 0) from ${paid}),
+    update payment_batches b set
+      item_count = t.n,
+      total_fen = t.total,
       excluded_count = (select count(*) from excl),
       updated_at = now()
-    where id = ${s.batchId}::uuid`;
+    from (select count(*) as n, coalesce(sum(amount_fen), 0) as total from ${paid}) t
+    where b.id = ${s.batchId}::uuid`;
 }
 
 /** A month's batch: every active enrollment of the program in the region (a LIKE pattern). */

@@ -170,8 +170,14 @@ export function createQueries({ db, audit, clock = () => new Date() }: PaymentDe
     if (filter.period) conditions.push(eq(i.period, filter.period));
     if (filter.status) conditions.push(eq(i.status, filter.status));
     if (filter.personId) conditions.push(eq(i.personId, filter.personId));
-    if (filter.enrollmentId) conditions.push(eq(i.enrollmentId, filter.enrollmentId));
-    // The indexes by person and by enrollment lead with the period (tables.ts): name the periods.
+    if (filter.enrollmentId) {
+      conditions.push(eq(i.enrollmentId, filter.enrollmentId));
+      // Live payments are found in payment_items_enrollment_once_idx (program first), the others in
+      // payment_items_period_enrollment_not_live_idx (tables.ts).
+      conditions.push(sql`((${i.live} and ${i.programCode} = (select e.program_code from enrollments e
+        where e.id = ${filter.enrollmentId}::uuid)) or not ${i.live})`);
+    }
+    // The indexes by person and by enrollment lead with the period (after the program): name the periods.
     if ((filter.personId || filter.enrollmentId) && !filter.period) conditions.push(inPaidPeriods);
     if (filter.temporaryAssistanceId) conditions.push(eq(i.temporaryAssistanceId, filter.temporaryAssistanceId));
     if (filter.after) conditions.push(gt(i.id, filter.after));

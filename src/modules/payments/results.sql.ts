@@ -40,19 +40,29 @@ export interface Skipped {
   same: boolean | null;
 }
 
-/** The results as a relation r (e2e, status, code, detail, ref, settled, ord), ord counting from 1. */
+/**
+ * The id of the payment an EndToEndId names, for `u.e2e`: a payment made with a random EndToEndId
+ * (before migration payments_bulk) is found in the index of such EndToEndIds; any other's
+ * EndToEndId is its id's 32 hex digits (tables.ts). The caller also compares the EndToEndId itself.
+ */
+const itemIdOf = sql`coalesce(
+  (select l.id from payment_items l where l.end_to_end_id = u.e2e and l.end_to_end_id <> replace(l.id::text, '-', '')),
+  case when u.e2e ~ '^[0-9a-f]{32}$' then u.e2e::uuid end)`;
+
+/** The results as a relation r (e2e, status, code, detail, ref, settled, ord, item), ord counting from 1. */
 function resultsRelation(results: PaymentResult[]): SQL {
   const column = <K extends keyof PaymentResult>(k: K) => sql.param(results.map((r) => r[k] ?? null));
-  return sql`r (e2e, status, code, detail, ref, settled, ord) as (
-      select * from unnest(${column('endToEndId')}::text[], ${column('status')}::text[], ${column('reasonCode')}::text[],
-                           ${column('detail')}::text[], ${column('bankReference')}::text[], ${column('settledAt')}::timestamptz[])
-                    with ordinality
+  return sql`r (e2e, status, code, detail, ref, settled, ord, item) as (
+      select u.*, ${itemIdOf}
+      from unnest(${column('endToEndId')}::text[], ${column('status')}::text[], ${column('reasonCode')}::text[],
+                  ${column('detail')}::text[], ${column('bankReference')}::text[], ${column('settledAt')}::timestamptz[])
+           with ordinality u (e2e, status, code, detail, ref, settled, ord)
     )`;
 }
 
 /**
- * One statement: the batch's payments still sent get their result, by EndToEndId, in EndToEndId
- * order (two postings at once lock the payments they share in the same order: one waits, none
+ * One statement: the batch's payments still sent get their result, by EndToEndId, in id order
+ * (two postings at once lock the payments they share in the same order: one waits, none
  * deadlocks), and the ledger moves their amounts in one journal transaction. Answers what changed,
  * and which results changed nothing (a posting at once may have recorded them meanwhile: they are
  * read again by `skippedSql`, in a statement that sees it).
@@ -69,8 +79,8 @@ export function postingSql(
     upd as (
       update payment_items i set status = r.status, result_code = r.code, result_detail = r.detail,
         bank_reference = r.ref, result_at = coalesce(r.settled, ${now.toISOString()}::timestamptz)
-      from (select * from r order by e2e) r
-      where i.end_to_end_id = r.e2e and i.batch_id = ${batch.id}::uuid and i.status = 'sent'
+      from (select * from r order by item) r
+      where i.id = r.item and i.end_to_end_id = r.e2e and i.batch_id = ${batch.id}::uuid and i.status = 'sent'
       returning r.ord, i.id, i.region, i.status, i.amount_fen, i.enrollment_id, i.temporary_assistance_id,
         i.person_id, i.result_code
     ),
@@ -89,6 +99,6 @@ export function skippedSql(batchId: string, results: PaymentResult[], positions:
     with ${resultsRelation(chosen)}
     select (${sql.param(positions)}::int[])[r.ord] as i, cur.status as current, cur.result_code as code,
       cur.status = r.status and (r.status = 'paid' or cur.result_code = r.code) as same
-    from r left join payment_items cur on cur.end_to_end_id = r.e2e and cur.batch_id = ${batchId}::uuid
+    from r left join payment_items cur on cur.id = r.item and cur.end_to_end_id = r.e2e and cur.batch_id = ${batchId}::uuid
     order by r.ord`;
 }

@@ -207,7 +207,13 @@ export const paymentItems = pgTable(
       sql`(${t.status} in ('paid','failed','returned')) = (${t.resultAt} is not null)`,
     ),
     check('payment_items_sent_check', sql`${t.status} in ('pending','cancelled') or ${t.sentAt} is not null`),
-    uniqueIndex('payment_items_end_to_end_idx').on(t.endToEndId),
+    // EndToEndIds are unique. Since migration payments_bulk a payment's is its id's 32 hex digits
+    // (idsOf in generate.sql.ts), unique with the id: only payments whose EndToEndId is something else
+    // (made before, with a random one) need an index of their own, which spares a month's batch half
+    // a million entries. Results are matched by id (results.sql.ts: itemIdOf).
+    uniqueIndex('payment_items_end_to_end_idx')
+      .on(t.endToEndId)
+      .where(sql`${t.endToEndId} <> replace(${t.id}::text, '-', '')`),
     // Nobody is paid twice: one live payment per enrollment, program and period, and per grant.
     // Program and period lead, so that a month's payments are added at the index's end rather than
     // next to each enrollment's earlier months all over it.
@@ -222,12 +228,16 @@ export const paymentItems = pgTable(
       .on(t.reissueOf)
       .where(sql`${t.reissueOf} is not null`),
     index('payment_items_batch_idx').on(t.batchId, t.id),
-    // A person's and an enrollment's payments, period by period (periodsSql in queries.ts, the
-    // delete guards of migration payments_period_led): the period leads, so that a month's batch
+    // A person's and an enrollment's payments, period by period (inPaidPeriods in queries.ts, the
+    // delete guards of migration payments_fewer_indexes): the period leads, so that a month's batch
     // adds its half a million entries together at the end of each index, not one next to each
     // person's earlier months all over it (which cost a third of a generation's time).
     index('payment_items_period_person_idx').on(t.period, t.personId),
-    index('payment_items_period_enrollment_idx').on(t.period, t.enrollmentId),
+    // An enrollment's live payments are in payment_items_enrollment_once_idx; the others (failed,
+    // returned, cancelled) here. A batch's new payments are all live: they add nothing to this one.
+    index('payment_items_period_enrollment_not_live_idx')
+      .on(t.period, t.enrollmentId)
+      .where(sql`${t.enrollmentId} is not null and not ${t.live}`),
     index('payment_items_grant_idx')
       .on(t.temporaryAssistanceId)
       .where(sql`${t.temporaryAssistanceId} is not null`),

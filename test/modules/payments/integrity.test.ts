@@ -140,3 +140,91 @@ t.test('what payments name cannot be deleted; ids and EndToEndIds follow the bat
     );
   });
 });
+
+t.test('payments no longer live are found by enrollment and still guard it', async (t) => {
+  const { app, client } = await testApp(t);
+  const caseworker = await client('civil_affairs', { jurisdiction: '220103' });
+  const finance = await client('finance');
+  const { get, post } = http(app);
+  const person = await enrolled(app, { region: '220103' });
+  const made = json<Batch>(
+    await post('/v1/payment-batches', caseworker, { program: 'dibao', period, region: '220103' }),
+  );
+  t.equal((await post(`/v1/payment-batches/${made.id}/submit`, caseworker)).statusCode, 200);
+  const rejected = await post(`/v1/payment-batches/${made.id}/reject`, finance, { reason: 'wrong standard' });
+  t.equal(rejected.statusCode, 200, rejected.body);
+  const list = async (query: string) =>
+    json<{ items: Payment[] }>(await get(`/v1/payments?${query}`, caseworker)).items.map((p) => p.status);
+  t.same(await list(`enrollmentId=${person.enrollmentId}`), ['cancelled'], 'the cancelled payment is found');
+  const again = json<Batch>(
+    await post('/v1/payment-batches', caseworker, { program: 'dibao', period, region: '220103' }),
+  );
+  t.not(again.id, made.id, 'generated again');
+  t.same(
+    (await list(`enrollmentId=${person.enrollmentId}`)).sort(),
+    ['cancelled', 'pending'],
+    'live and cancelled payments of the enrollment alike',
+  );
+  t.same(
+    await list(`enrollmentId=${person.enrollmentId}&period=${period}&status=pending`),
+    ['pending'],
+    'with a period and a status too',
+  );
+  // The new batch's payment taken away again: only the cancelled payment names the enrollment.
+  const db = app.database.db;
+  await db.transaction(async (tx) => {
+    for (const table of ['payment_items', 'payment_exclusions', 'payment_batch_history'])
+      await tx.execute(sql`delete from ${sql.raw(table)} where batch_id = ${again.id}::uuid`);
+    await tx.execute(sql`delete from payment_batches where id = ${again.id}::uuid`);
+  });
+  t.match(
+    await failure(db.execute(sql`delete from enrollments where id = ${person.enrollmentId}::uuid`)),
+    /payments name enrollment_id/,
+    'a cancelled payment still names its enrollment',
+  );
+});
+
+t.test('a payment made with a random EndToEndId (before migration 0020) gets its result by it', async (t) => {
+  const { app, client } = await testApp(t);
+  const caseworker = await client('civil_affairs', { jurisdiction: '220105' });
+  const finance = await client('finance');
+  const bank = await client('bank');
+  const { post, paymentsOf } = http(app);
+  for (let i = 0; i < 3; i++) await enrolled(app, { region: '220105' });
+  const batch = json<Batch>(
+    await post('/v1/payment-batches', caseworker, { program: 'dibao', period, region: '220105' }),
+  );
+  const db = app.database.db;
+  const [first] = await paymentsOf(batch.id, bank);
+  // As the table's default made EndToEndIds before: random hex digits, not the id's.
+  const legacy = '0123456789abcdef4123456789abcdef';
+  await db.execute(sql`update payment_items set end_to_end_id = ${legacy} where id = ${first!.id}::uuid`);
+  const duplicate = await failure(
+    db.execute(sql`update payment_items set end_to_end_id = ${legacy}
+                   where batch_id = ${batch.id}::uuid and id <> ${first!.id}::uuid`),
+  );
+  t.match(duplicate, /payment_items_end_to_end_idx/, 'two random EndToEndIds are unique all the same');
+  await post(`/v1/payment-batches/${batch.id}/submit`, caseworker);
+  await payerAccounts(app, finance, ['dibao']);
+  await post(`/v1/payment-batches/${batch.id}/approve`, finance, { itemCount: 3, totalFen: batch.totalFen });
+  t.equal((await post(`/v1/payment-batches/${batch.id}/dispatch`, bank)).statusCode, 200);
+  const items = await paymentsOf(batch.id, bank);
+  t.equal(items.find((p) => p.id === first!.id)!.endToEndId, legacy);
+  const byId = await post(`/v1/payment-batches/${batch.id}/results`, bank, {
+    results: [{ endToEndId: first!.id.replaceAll('-', ''), status: 'paid' }],
+  });
+  t.equal(byId.statusCode, 400, 'its id’s hex digits are not its EndToEndId');
+  t.match(json<ProblemBody>(byId).errors, [
+    { pointer: '/results/0/endToEndId', detail: 'is not a payment of this batch' },
+  ]);
+  const results = items.map((p) => ({ endToEndId: p.endToEndId, status: 'paid' }));
+  const posted = await post(`/v1/payment-batches/${batch.id}/results`, bank, { results });
+  t.equal(posted.statusCode, 200, posted.body);
+  t.same(
+    (await paymentsOf(batch.id, bank)).map((p) => p.status),
+    ['paid', 'paid', 'paid'],
+    'every payment paid, the one with a random EndToEndId too',
+  );
+  const repeated = await post(`/v1/payment-batches/${batch.id}/results`, bank, { results });
+  t.equal(repeated.statusCode, 200, 'posting again changes nothing');
+});
