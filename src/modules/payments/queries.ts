@@ -44,7 +44,7 @@ const b = paymentBatches;
 const i = paymentItems;
 const overdueSql = (now: Date) =>
   sql`${b.deadline} is not null and ${b.deadline} < ${now.toISOString()}::timestamptz and ${b.status} in ('draft','submitted','approved','dispatched')`;
-/** The period is one payments have been made for (payment_item_periods(), migration payments_period_led). */
+/** The period is one payments have been made for (payment_item_periods(), migration payments_by_household). */
 const inPaidPeriods = sql`payment_items.period = any(array(select payment_item_periods()))`;
 /** The payment re-issuing this one, if any. */
 const reissuedBy = sql<string | null>`(select r.id from payment_items r where r.reissue_of = payment_items.id limit 1)`;
@@ -169,7 +169,11 @@ export function createQueries({ db, audit, clock = () => new Date() }: PaymentDe
     if (filter.program) conditions.push(eq(i.programCode, filter.program));
     if (filter.period) conditions.push(eq(i.period, filter.period));
     if (filter.status) conditions.push(eq(i.status, filter.status));
-    if (filter.personId) conditions.push(eq(i.personId, filter.personId));
+    if (filter.personId) {
+      conditions.push(eq(i.personId, filter.personId));
+      // There is no index by person: their household's enrollments and their grants lead to them.
+      conditions.push(sql`${i.id} in (select payment_items_of_person(${filter.personId}::uuid))`);
+    }
     if (filter.enrollmentId) {
       conditions.push(eq(i.enrollmentId, filter.enrollmentId));
       // Live payments are found in payment_items_enrollment_once_idx (program first), the others in
@@ -177,8 +181,8 @@ export function createQueries({ db, audit, clock = () => new Date() }: PaymentDe
       conditions.push(sql`((${i.live} and ${i.programCode} = (select e.program_code from enrollments e
         where e.id = ${filter.enrollmentId}::uuid)) or not ${i.live})`);
     }
-    // The indexes by person and by enrollment lead with the period (after the program): name the periods.
-    if ((filter.personId || filter.enrollmentId) && !filter.period) conditions.push(inPaidPeriods);
+    // The indexes by enrollment lead with the period (after the program): name the periods.
+    if (filter.enrollmentId && !filter.period) conditions.push(inPaidPeriods);
     if (filter.temporaryAssistanceId) conditions.push(eq(i.temporaryAssistanceId, filter.temporaryAssistanceId));
     if (filter.after) conditions.push(gt(i.id, filter.after));
     const found = await db

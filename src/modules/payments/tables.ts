@@ -228,13 +228,12 @@ export const paymentItems = pgTable(
       .on(t.reissueOf)
       .where(sql`${t.reissueOf} is not null`),
     index('payment_items_batch_idx').on(t.batchId, t.id),
-    // A person's and an enrollment's payments, period by period (inPaidPeriods in queries.ts, the
-    // delete guards of migration payments_fewer_indexes): the period leads, so that a month's batch
-    // adds its half a million entries together at the end of each index, not one next to each
-    // person's earlier months all over it (which cost a third of a generation's time).
-    index('payment_items_period_person_idx').on(t.period, t.personId),
-    // An enrollment's live payments are in payment_items_enrollment_once_idx; the others (failed,
-    // returned, cancelled) here. A batch's new payments are all live: they add nothing to this one.
+    // An enrollment's payments, period by period (inPaidPeriods in queries.ts, the delete guards of
+    // migration payments_by_household): live ones (pending, sent, paid) are in
+    // payment_items_enrollment_once_idx; the others (failed, returned, cancelled) here. A batch's new
+    // payments are all live: they add nothing to this one. A person's payments are those of the
+    // enrollments of their household and of their temporary assistance (payment_items_of_person()):
+    // an index by person, in an order other than the batch's, took a fifth of a month's generation.
     index('payment_items_period_enrollment_not_live_idx')
       .on(t.period, t.enrollmentId)
       .where(sql`${t.enrollmentId} is not null and not ${t.live}`),

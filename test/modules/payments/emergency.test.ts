@@ -86,6 +86,12 @@ t.test('the green channel: emergency payments and expedited batches carry a dead
   t.equal(json<Batch>(again).id, emergency.id);
   const [payment] = await paymentsOf(emergency.id, finance);
   t.match(payment, { temporaryAssistanceId: urgent.id, enrollmentId: null, personId: zhang.headId, amountFen: 50_000 });
+  const ofZhang = json<{ items: { id: string }[] }>(await get(`/v1/payments?personId=${zhang.headId}`, nanguan));
+  t.same(
+    ofZhang.items.map((p) => p.id),
+    [payment!.id],
+    'the emergency payment is among the person’s payments',
+  );
 
   // A grant made 30 hours ago and not paid yet: overdue as soon as its payment exists.
   const li = await enrolled(app, { region: '220102005' });

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import t from 'tap';
 import { rows } from '../../../src/db/client.js';
+import { nextPeriod } from '../../../src/modules/payments/common.js';
 import { json, testApp } from '../../helpers.js';
 import {
   type Batch,
@@ -48,7 +49,7 @@ t.test('what payments name cannot be deleted; ids and EndToEndIds follow the bat
     t.same(
       (await rows<{ period: string }>(db, sql`select payment_item_periods() as period`)).map((r) => r.period),
       [period],
-      'the periods paid, read off the period-led index',
+      'the periods paid, read off the batches',
     );
     const list = async (query: string) =>
       json<{ items: Payment[] }>(await get(`/v1/payments?${query}`, caseworker)).items.map((p) => p.id);
@@ -227,4 +228,36 @@ t.test('a payment made with a random EndToEndId (before migration 0020) gets its
   );
   const repeated = await post(`/v1/payment-batches/${batch.id}/results`, bank, { results });
   t.equal(repeated.statusCode, 200, 'posting again changes nothing');
+});
+
+t.test('a person’s payments are found after someone else became the head of the household', async (t) => {
+  const { app, client } = await testApp(t);
+  const caseworker = await client('civil_affairs', { jurisdiction: '220106' });
+  const { get, post } = http(app);
+  const family = await enrolled(app, { region: '220106', size: 2 });
+  const [first, second] = family.members as [string, string];
+  const db = app.database.db;
+  await db.execute(sql`update persons set bank_name = 'Bank of Jilin', bank_account_holder = 'Holder',
+    bank_account_sealed = h.bank_account_sealed, bank_account_masked = h.bank_account_masked
+    from persons h where h.id = ${first}::uuid and persons.id = ${second}::uuid`);
+  const batch = async (p: string) => {
+    const res = await post('/v1/payment-batches', caseworker, { program: 'dibao', period: p, region: '220106' });
+    t.equal(res.statusCode, 201, res.body);
+  };
+  await batch(period);
+  await db.execute(sql`update persons set relationship = 'spouse' where id = ${first}::uuid`);
+  await db.execute(sql`update persons set relationship = 'head' where id = ${second}::uuid`);
+  await batch(nextPeriod(period));
+  const of = async (person: string) =>
+    json<{ items: Payment[] }>(await get(`/v1/payments?personId=${person}`, caseworker)).items.map((p) => [
+      p.personId,
+      p.period,
+    ]);
+  t.same(await of(first), [[first, period]], 'the former head: the month they were paid');
+  t.same(await of(second), [[second, nextPeriod(period)]], 'the new head: the month after');
+  t.match(
+    await failure(db.execute(sql`delete from persons where id = ${first}::uuid`)),
+    /payments name person_id/,
+    'the former head cannot be deleted',
+  );
 });

@@ -36,6 +36,7 @@ export interface Payment {
   personId: string;
   householdId: string | null;
   region: string;
+  period: string;
   amountFen: number;
   status: string;
   endToEndId: string;
