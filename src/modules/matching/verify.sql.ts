@@ -1,5 +1,6 @@
 import { and, eq, sql, type WithSubquery } from 'drizzle-orm';
-import type { Db, Executor } from '../../db/client.js';
+import { type Db, type Executor, rows } from '../../db/client.js';
+import type { auditRowOf } from '../../platform/audit/service.js';
 import type { ProgramCode } from '../registry/programs.rules.js';
 import { type ProgramStandard, standardFromJson, standardInForceJson } from '../registry/programs.service.js';
 import { households, persons } from '../registry/people.tables.js';
@@ -131,3 +132,100 @@ export function verificationStore(executor: Executor, alongside: WithSubquery[])
 /** The verification's placeholders of `verificationStore`. */
 export const verificationValues = (row: NewVerificationRow): Record<string, unknown> =>
   Object.fromEntries(verificationColumns.map((c) => [c, row[c] ?? null]));
+
+/** One verification of a group, with its event and audit row (`verificationsStore`). */
+export interface StoredTogether {
+  verification: NewVerificationRow;
+  event: {
+    type: string;
+    scope: string;
+    subject: string;
+    region: string;
+    audienceClientId: string | null;
+    data: Record<string, unknown>;
+  };
+  audit: ReturnType<typeof auditRowOf>;
+}
+
+/**
+ * `verificationStore` for a group of verifications (group commit, db/group-commit.ts): one
+ * statement stores them all, each with its event (and its subject's counter) and its audit row,
+ * in one transaction and one round trip. The rows travel as one JSON document. Answers each
+ * verification's `createdAt`, in the order given.
+ */
+export function verificationsStore(db: Db) {
+  return async (group: StoredTogether[]): Promise<Date[]> => {
+    const input = group.map(({ verification: v, event: e, audit: a }) => ({
+      id: v.id,
+      household_id: v.householdId,
+      application_id: v.applicationId ?? null,
+      run_id: v.runId ?? null,
+      program: v.program,
+      region: v.region,
+      as_of: v.asOf,
+      passed: v.passed,
+      members: v.members,
+      monthly_income_fen: v.monthlyIncomeFen,
+      financial_assets_fen: v.financialAssetsFen,
+      rules: v.rules,
+      flags: v.flags,
+      snapshots: v.snapshots,
+      created_by_client_id: v.createdByClientId ?? null,
+      ev_type: e.type,
+      ev_scope: e.scope,
+      ev_subject: e.subject,
+      ev_region: e.region,
+      ev_audience: e.audienceClientId,
+      ev_data: e.data,
+      au_client_id: a.clientId,
+      au_agency: a.agency,
+      au_request_id: a.requestId,
+      au_operation: a.operation,
+      au_resource_type: a.resourceType,
+      au_resource_ids: a.resourceIds,
+      au_person_ids: a.personIds,
+      au_outcome: a.outcome,
+      au_detail: a.detail,
+    }));
+    const stored = await rows<{ id: string; created_at: string | Date }>(
+      db,
+      sql`with input as (
+          select * from jsonb_to_recordset(${JSON.stringify(input)}::jsonb) as r(
+            id uuid, household_id uuid, application_id uuid, run_id uuid, program text, region text, as_of date,
+            passed boolean, members integer, monthly_income_fen bigint, financial_assets_fen bigint, rules jsonb,
+            flags jsonb, snapshots jsonb, created_by_client_id uuid, ev_type text, ev_scope text, ev_subject text,
+            ev_region text, ev_audience uuid, ev_data jsonb, au_client_id uuid, au_agency text, au_request_id text, au_operation text,
+            au_resource_type text, au_resource_ids text[], au_person_ids uuid[], au_outcome text, au_detail jsonb)
+        ),
+        stored as (
+          insert into matching_verifications (id, household_id, application_id, run_id, program, region, as_of, passed,
+            members, monthly_income_fen, financial_assets_fen, rules, flags, snapshots, created_by_client_id)
+          select id, household_id, application_id, run_id, program, region, as_of, passed, members, monthly_income_fen,
+            financial_assets_fen, rules, flags, snapshots, created_by_client_id
+          from input
+          returning id, created_at
+        ),
+        counter as (
+          insert into event_subjects (subject, last_seq)
+          select ev_subject, 1 from input order by ev_subject
+          on conflict (subject) do update set last_seq = event_subjects.last_seq + 1
+          returning subject, last_seq
+        ),
+        published as (
+          insert into events (type, subject, subject_seq, region, scope, audience_client_id, data)
+          select i.ev_type, i.ev_subject, c.last_seq, i.ev_region, i.ev_scope, i.ev_audience, i.ev_data
+          from input i join counter c on c.subject = i.ev_subject
+        ),
+        audited as (
+          insert into audit_events (client_id, agency, request_id, operation, resource_type, resource_ids, person_ids,
+            outcome, detail)
+          select au_client_id, au_agency, au_request_id, au_operation, au_resource_type, au_resource_ids, au_person_ids,
+            au_outcome, au_detail
+          from input
+        )
+        select id, created_at from stored`,
+    );
+    const at = new Map(stored.map((s) => [s.id, new Date(s.created_at)]));
+    return group.map((g) => at.get(g.verification.id)!);
+  };
+}

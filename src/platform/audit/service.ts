@@ -54,18 +54,21 @@ const GENESIS = '0'.repeat(64);
 const VERIFY_CHUNK = 50_000;
 const READ_BATCH_MAX = 500;
 
+/** An audit row's columns, as `record` writes them. */
+export const auditRowOf = (actor: AuditActor, entry: AuditEntry) => ({
+  clientId: actor.clientId,
+  agency: actor.agency,
+  requestId: actor.requestId,
+  operation: entry.operation,
+  resourceType: entry.resourceType,
+  resourceIds: entry.resourceIds ?? [],
+  personIds: entry.personIds ?? [],
+  outcome: entry.outcome ?? 'success',
+  detail: entry.detail ?? null,
+});
+
 export function createAuditService({ db }: { db: Db }) {
-  const rowOf = (actor: AuditActor, entry: AuditEntry) => ({
-    clientId: actor.clientId,
-    agency: actor.agency,
-    requestId: actor.requestId,
-    operation: entry.operation,
-    resourceType: entry.resourceType,
-    resourceIds: entry.resourceIds ?? [],
-    personIds: entry.personIds ?? [],
-    outcome: entry.outcome ?? 'success',
-    detail: entry.detail ?? null,
-  });
+  const rowOf = auditRowOf;
 
   /** Writes one audit row in the caller's transaction: it exists exactly when the change does. */
   async function record(tx: Executor, actor: AuditActor, entry: AuditEntry): Promise<void> {

@@ -50,7 +50,7 @@ export const feedEventOf = (r: FeedRow): FeedEvent => ({
 const PUBLISH_CHUNK = 2_000;
 
 /** An event as the outbox holds it, but for its number: the type checked against the catalogue, the data against its schema. */
-function eventRow<T extends z.ZodType>(definition: EventDefinition<T>, event: NewEvent<T>) {
+export function eventRow<T extends z.ZodType>(definition: EventDefinition<T>, event: NewEvent<T>) {
   if (eventDefinition(definition.type) !== (definition as EventDefinition)) {
     throw new Error(`event type ${definition.type} is not in the catalogue`);
   }

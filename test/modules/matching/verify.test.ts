@@ -548,6 +548,32 @@ t.test('verification of one household', async (t) => {
     t.ok(later.id > answer.id, 'a later verification sorts after');
   });
 
+  // How they are grouped depends on timing: test/platform/group-commit.test.ts shows the grouping.
+  t.test('verifications answered at the same time are stored together, each whole', async (t) => {
+    const homes = [];
+    for (let i = 0; i < 12; i++) homes.push(await household([`同时${i}甲`, `同时${i}乙`]));
+    const answers = await Promise.all(homes.map((h) => verify({ householdId: h.id, program: 'dibao' })));
+    t.same(
+      answers.map((a) => a.statusCode),
+      homes.map(() => 201),
+    );
+    const ids = answers.map((a) => json<Verification>(a).id);
+    for (const [i, id] of ids.entries()) {
+      const back = await app.inject({ url: `/v1/matching/verifications/${id}`, headers: caseworker.headers });
+      t.same(json(back), json(answers[i]!), `verification ${i} reads back as answered`);
+    }
+    const [stored] = await rows<{ events: number; audits: number }>(
+      db,
+      sql`select
+            (select count(*)::int from events
+             where subject = any(${sql.param(ids.map((id) => `matching_verification/${id}`))}::text[]) and subject_seq = 1) as events,
+            (select count(*)::int from audit_events
+             where operation = 'verifyHousehold' and resource_ids[1] = any(${sql.param(ids)}::text[])) as audits`,
+    );
+    t.equal(stored!.events, 12, 'each with its event');
+    t.equal(stored!.audits, 12, 'each with its audit row');
+  });
+
   t.test('a verification refused leaves no result, event or audit row', async (t) => {
     const h = await household(['拒绝甲']);
     const count = async () =>
