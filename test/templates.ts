@@ -16,7 +16,7 @@ function templateKey(): string {
   if (migrationsHash) return migrationsHash;
   const pglite = readFileSync(new URL('../node_modules/@electric-sql/pglite/package.json', import.meta.url));
   // The salt changes when the way templates are made changes.
-  const hash = createHash('sha256').update('slim-2').update(pglite);
+  const hash = createHash('sha256').update('slim-3').update(pglite);
   const walk = (dir: URL): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const url = new URL(entry.name + (entry.isDirectory() ? '/' : ''), dir);
@@ -35,13 +35,20 @@ let template: Promise<Blob> | undefined;
  * A migrated, empty PGlite cluster as a tarball. Starting PGlite from scratch runs initdb (seconds);
  * loading a dump takes a fraction of that. Kept in the temp folder, so every test process of one
  * suite run migrates at most once. template0 and template1 are dropped (nothing here creates a
- * database): a third of the files, and of the time each test spends loading them.
+ * database): a third of the files, and of the time each test spends loading them. The cluster is
+ * made with 1 MB WAL segments instead of 16 MB: the dump holds whole segments, and every test
+ * database copies the whole dump (29 MB, now 20: 0.1 s less CPU at each opening).
  */
 export function migratedPglite(): Promise<Blob> {
   template ??= (async () => {
     const file = join(tmpdir(), `doudi-test-pglite-${templateKey()}.tar`);
-    if (existsSync(file)) return new Blob([readFileSync(file)]);
-    const database = await openDatabase({ dataDir: 'memory://' });
+    if (existsSync(file)) return bytesBlob(readFileSync(file));
+    const { PGlite } = await import('@electric-sql/pglite');
+    const initialized = await PGlite.create({ initDbStartParams: ['--wal-segsize=1'] });
+    const empty = await initialized.dumpDataDir('none');
+    await initialized.close();
+    // Migrated the way the service migrates (openDatabase), from the initialized cluster.
+    const database = await openDatabase({ dataDir: 'memory://', pgliteArchive: empty });
     await database.migrate();
     // Read at each start: 128MB of shared buffers is memory every test's PGlite would set up and
     // hold, and a file opening several databases pays it each time (8 starts: 6 s of CPU, not 9 to 13).
@@ -56,9 +63,20 @@ export function migratedPglite(): Promise<Blob> {
     const partial = `${file}.${process.pid}`;
     writeFileSync(partial, Buffer.from(await dump.arrayBuffer()));
     renameSync(partial, file);
-    return dump;
+    return bytesBlob(new Uint8Array(await dump.arrayBuffer()));
   })();
   return template;
+}
+
+/**
+ * The tarball as the Blob that PGlite reads (it only calls `arrayBuffer()`), a fresh copy at each
+ * read. Node's own Blob copies the bytes in and reads them back out in 64 KB chunks: 0.3 to 0.4 s
+ * of CPU at every opening of a test database, against a few milliseconds for a copy in memory.
+ */
+function bytesBlob(bytes: Uint8Array): Blob {
+  // new Uint8Array(bytes) copies (a Buffer's slice() would not).
+  const blob = { size: bytes.byteLength, type: '', arrayBuffer: async () => new Uint8Array(bytes).buffer };
+  return blob as unknown as Blob;
 }
 
 /** Extracts a tarball of PGlite's (ustar: plain files and folders) into `dir`. */
