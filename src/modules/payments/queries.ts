@@ -172,7 +172,7 @@ export function createQueries({ db, audit, clock = () => new Date() }: PaymentDe
     if (filter.personId) {
       conditions.push(eq(i.personId, filter.personId));
       // There is no index by person: their household's enrollments and their grants lead to them.
-      conditions.push(sql`${i.id} in (select payment_items_of_person(${filter.personId}::uuid))`);
+      conditions.push(sql`${i.id} in (select * from payment_items_of_person(${filter.personId}::uuid))`);
     }
     if (filter.enrollmentId) {
       conditions.push(eq(i.enrollmentId, filter.enrollmentId));
