@@ -90,8 +90,13 @@ t.test('API keys and the Authorization header never reach the log', async (t) =>
   requestIds.push(String(created.headers['x-request-id']), String(withIssued.headers['x-request-id']));
 
   // The requests were logged: otherwise finding no key would prove nothing. The line is written
-  // by the onResponse hook, which can run just after inject has resolved: let it run first.
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  // by the onResponse hook, which runs after inject has resolved (once, on a loaded CI machine, one
+  // line was not there 20 ms later): wait until every request is logged, up to 5 s.
+  const logged = () =>
+    requestIds.every((id) => log.lines().some((l) => l.requestId === id && l.msg === 'request completed'));
+  for (let waited = 0; !logged() && waited < 5_000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   const lines = log.lines();
   for (const id of requestIds) {
     t.ok(
